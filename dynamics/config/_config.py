@@ -1,0 +1,375 @@
+"""The frozen, validated settings of one simulation: `Config`.
+
+Every field is a plain scalar, string or tuple, so a `Config` round-trips through TOML, JSON and the
+attributes of a result file. Symbols follow THEORY.md: (T2)-(T4) for the rates, (T6) for the balanced
+initialization, (T11)-(T13)/(T13b) for the eigenmode model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import ConfigError
+
+__all__ = ["Config", "CHOICES", "MATRIX_FIELDS", "VECTOR_FIELDS"]
+
+Matrix = tuple[tuple[float, ...], ...]
+Vector = tuple[float, ...]
+
+#: Allowed values of every string-valued field.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "model": ("full", "modes"),
+    "data": ("isotropic", "spectrum", "matrices"),
+    "basis": ("identity", "random"),
+    "target": ("ema", "online"),
+    "stop_gradient": ("target", "none", "online"),
+    "predictor": ("trained", "symmetric", "identity"),
+    "init": ("random", "balanced", "given"),
+    "save_spacing": ("linear", "log"),
+    "solver": ("tsit5", "dopri5", "dopri8", "scipy-rk45", "scipy-dop853", "scipy-radau", "scipy-lsoda"),
+    "dtype": ("float64", "float32"),
+}
+
+#: Fields that hold a matrix (nested tuples); on the CLI they take a path to a .npy or text file.
+MATRIX_FIELDS = ("X", "Xprime", "W0", "Wp0", "Wa0")
+#: Fields that hold a vector; on the CLI they take comma-separated numbers.
+VECTOR_FIELDS = ("x_eigs", "xprime_eigs", "p0", "s0", "tau0_modes")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of one two-layer linear BYOL / SimSiam simulation (THEORY.md §1-§5).
+
+    **Model and sizes**
+
+    - `model`: `"full"` integrates the matrix flow (T2)-(T4) (or (T5) without stop-gradient);
+      `"modes"` integrates the decoupled eigenmode system (T11)-(T13), generalized to per-mode data
+      eigenvalues as in (T13b). Modes need `data` isotropic or spectrum and `n2 <= n1`.
+    - `n1`, `n2`: input and output widths; W is n2 x n1, Wp is n2 x n2.
+
+    **Data statistics** (X = E[x1 x2^T] symmetric positive definite, X' = augmentation covariance,
+    positive semi-definite; X + X' = E[x1 x1^T])
+
+    - `data="isotropic"`: X = I, X' = `sigma2` I (assumption A2).
+    - `data="spectrum"`: X = Q diag(`x_eigs`) Q^T, X' = Q diag(`xprime_eigs`) Q^T (or `sigma2` I when
+      `xprime_eigs` is unset), with Q the identity or a random orthogonal matrix (`basis`, `data_seed`).
+    - `data="matrices"`: X and X' given as nested lists (`X`, `Xprime`).
+
+    **Gradient path** (two independent settings)
+
+    - `target`: `"ema"` (BYOL, Wa follows (T4) at rate `beta`) or `"online"` (SimSiam, Wa = W).
+    - `stop_gradient`: `"target"` (the usual stop-gradient on the target branch, (T2)-(T3)), `"none"`
+      (gradient flows through both branches into W; with `target="online"` this is (T5)), `"online"`
+      (the "wrong side" ablation of §7: only the target branch carries gradient).
+    - `predictor`: `"trained"` (T2 at relative rate `alpha_p`), `"symmetric"` (the T2 flow
+      symmetrized, assumption A3 of Thm 3) or `"identity"` (no predictor, Wp = I).
+
+    **Rates**: `alpha_p` > 0 (predictor relative rate), `beta` >= 0 (EMA rate), `eta` >= 0 (weight
+    decay on W), `eta_p` (weight decay on Wp; unset follows `eta`, see `eta_p_effective`).
+
+    **Initialization** (`init`): `"random"` draws W with N(0, init_scale^2 / n1) entries and Wp with
+    N(0, init_scale_p^2 / n2) entries (`seed`); `"balanced"` draws W likewise and sets
+    Wp = sqrt(alpha_p) (W W^T)^{1/2}, so that C = 0 in (T6); `"given"` takes `W0`, `Wp0` (and
+    optionally `Wa0`). Wa(0) = `tau0` W(0) unless `Wa0` is given. For `model="modes"` the initial
+    (p_j, s_j, tau_j) are `p0`, `s0` and `tau0_modes` (default `tau0` for every mode); unset `s0` is
+    init_scale^2 * geomspace(1e-2, 1, n2) and unset `p0` is sqrt(alpha_p s0) (on the parabola of T14)
+    for `init="balanced"`, else init_scale_p * geomspace(1e-2, 1, n2).
+
+    **Integration**: `t_max`, `n_save` saved times (`save_spacing` linear from 0 or log from
+    t_max * 1e-4), `solver` (diffrax `tsit5`/`dopri5`/`dopri8` or the scipy `solve_ivp` reference
+    methods `scipy-*`), `rtol` = 1e-8, `atol` = 1e-10, `max_steps`, `dtype` (float64 by default), and
+    `divergence_threshold`: a trajectory whose state norm exceeds it is stopped and marked
+    `diverged`.
+
+    **Raises:** `ConfigError` (a `ValueError`) naming the field, the value and the allowed range.
+    """
+
+    model: str = "full"
+    n1: int = 16
+    n2: int = 8
+    data: str = "isotropic"
+    sigma2: float = 0.5
+    x_eigs: Vector | None = None
+    xprime_eigs: Vector | None = None
+    basis: str = "identity"
+    data_seed: int = 0
+    X: Matrix | None = None
+    Xprime: Matrix | None = None
+    target: str = "ema"
+    stop_gradient: str = "target"
+    predictor: str = "trained"
+    alpha_p: float = 1.0
+    beta: float = 0.5
+    eta: float = 0.01
+    eta_p: float | None = None
+    init: str = "random"
+    init_scale: float = 1.0
+    init_scale_p: float | None = None
+    seed: int = 0
+    tau0: float = 1.0
+    W0: Matrix | None = None
+    Wp0: Matrix | None = None
+    Wa0: Matrix | None = None
+    p0: Vector | None = None
+    s0: Vector | None = None
+    tau0_modes: Vector | None = None
+    t_max: float = 200.0
+    n_save: int = 201
+    save_spacing: str = "linear"
+    solver: str = "tsit5"
+    rtol: float = 1e-8
+    atol: float = 1e-10
+    max_steps: int = 200_000
+    dtype: str = "float64"
+    divergence_threshold: float = 1e6
+
+    # ------------------------------------------------------------------ validation
+    def __post_init__(self) -> None:
+        for name in MATRIX_FIELDS:
+            _set(self, name, _as_matrix(name, getattr(self, name)))
+        for name in VECTOR_FIELDS:
+            _set(self, name, _as_vector(name, getattr(self, name)))
+        for name, allowed in CHOICES.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ConfigError(name, value, f"must be one of {', '.join(allowed)}")
+        for name in ("n1", "n2", "n_save", "max_steps"):
+            _set(self, name, _as_int(name, getattr(self, name), minimum=1))
+        _set(self, "n_save", _as_int("n_save", self.n_save, minimum=2))
+        for name in ("seed", "data_seed"):
+            _set(self, name, _as_int(name, getattr(self, name), minimum=0))
+        _check_float(self, "sigma2", lo=0.0, why="augmentation variance, X' = sigma2 I")
+        _check_float(self, "alpha_p", lo=0.0, lo_open=True, why="predictor relative rate, T2")
+        _check_float(self, "beta", lo=0.0, why="EMA rate, T4")
+        _check_float(self, "eta", lo=0.0, why="weight decay on W, T3")
+        if self.eta_p is not None:
+            _check_float(self, "eta_p", lo=0.0, why="weight decay on Wp, T2")
+        _check_float(self, "init_scale", lo=0.0, lo_open=True, why="scale of the random W(0)")
+        if self.init_scale_p is not None:
+            _check_float(self, "init_scale_p", lo=0.0, lo_open=True, why="scale of the random Wp(0)")
+        _check_float(self, "tau0", why="Wa(0) = tau0 W(0)")
+        _check_float(self, "t_max", lo=0.0, lo_open=True, why="end time of the flow")
+        _check_float(self, "rtol", lo=0.0, lo_open=True, why="relative tolerance")
+        _check_float(self, "atol", lo=0.0, lo_open=True, why="absolute tolerance")
+        _check_float(self, "divergence_threshold", lo=0.0, lo_open=True, why="norm marking divergence")
+        self._check_data()
+        self._check_init()
+        self._check_model()
+
+    def _check_data(self) -> None:
+        n1 = self.n1
+        if self.data == "spectrum":
+            if self.x_eigs is None:
+                raise ConfigError("x_eigs", None, "data='spectrum' needs x_eigs (n1 positive numbers)")
+            _check_len("x_eigs", self.x_eigs, n1)
+            if not all(v > 0 for v in self.x_eigs):
+                raise ConfigError("x_eigs", self.x_eigs, "every eigenvalue of X must be > 0 (X is SPD)")
+            if self.xprime_eigs is not None:
+                _check_len("xprime_eigs", self.xprime_eigs, n1)
+                if not all(v >= 0 for v in self.xprime_eigs):
+                    raise ConfigError("xprime_eigs", self.xprime_eigs,
+                                      "every eigenvalue of X' must be >= 0 (X' is PSD)")
+        elif self.data == "matrices":
+            import numpy as np
+
+            for name, strict in (("X", True), ("Xprime", False)):
+                value = getattr(self, name)
+                if value is None:
+                    raise ConfigError(name, None, f"data='matrices' needs {name} ({n1} x {n1})")
+                mat = np.asarray(value, dtype=float)
+                if mat.shape != (n1, n1):
+                    raise ConfigError(name, f"shape {mat.shape}", f"must be {n1} x {n1} (n1 x n1)")
+                scale = max(float(np.abs(mat).max()), 1e-300)
+                if np.abs(mat - mat.T).max() > 1e-10 * scale:
+                    raise ConfigError(name, f"max |{name} - {name}^T| = {np.abs(mat - mat.T).max():.3g}",
+                                      "must be symmetric")
+                low = float(np.linalg.eigvalsh(mat).min())
+                if strict and not low > 0:
+                    raise ConfigError(name, f"min eigenvalue {low:.3g}", "must be positive definite")
+                if not strict and low < -1e-10 * scale:
+                    raise ConfigError(name, f"min eigenvalue {low:.3g}", "must be positive semi-definite")
+        for name in ("x_eigs", "xprime_eigs", "X", "Xprime"):
+            used = {"spectrum": ("x_eigs", "xprime_eigs"), "matrices": ("X", "Xprime")}.get(self.data, ())
+            if getattr(self, name) is not None and name not in used:
+                raise ConfigError(name, "given", f"is only used with data={'spectrum' if 'eigs' in name else 'matrices'}"
+                                  f" (data = {self.data!r})")
+
+    def _check_init(self) -> None:
+        if self.init == "given":
+            if self.model == "modes":
+                raise ConfigError("init", "given", "model='modes' takes p0, s0, tau0_modes instead")
+            for name, shape in (("W0", (self.n2, self.n1)), ("Wp0", (self.n2, self.n2)),
+                                ("Wa0", (self.n2, self.n1))):
+                value = getattr(self, name)
+                if value is None:
+                    if name == "Wa0":
+                        continue
+                    raise ConfigError(name, None, f"init='given' needs {name} ({shape[0]} x {shape[1]})")
+                got = (len(value), len(value[0]) if value else 0)
+                if got != shape:
+                    raise ConfigError(name, f"shape {got}", f"must be {shape[0]} x {shape[1]}")
+        else:
+            for name in ("W0", "Wp0", "Wa0"):
+                if getattr(self, name) is not None:
+                    raise ConfigError(name, "given", f"is only used with init='given' (init = {self.init!r})")
+
+    def _check_model(self) -> None:
+        if self.model == "modes":
+            if self.data == "matrices":
+                raise ConfigError("data", "matrices",
+                                  "model='modes' needs data='isotropic' or 'spectrum' (a shared eigenbasis)")
+            if self.n2 > self.n1:
+                raise ConfigError("n2", self.n2, f"model='modes' needs n2 <= n1 = {self.n1}")
+            for name in ("p0", "s0", "tau0_modes"):
+                value = getattr(self, name)
+                if value is not None:
+                    _check_len(name, value, self.n2)
+            if self.s0 is not None and not all(v >= 0 for v in self.s0):
+                raise ConfigError("s0", self.s0, "every s_j(0) = w_j(0)^2 must be >= 0")
+        else:
+            for name in ("p0", "s0", "tau0_modes"):
+                if getattr(self, name) is not None:
+                    raise ConfigError(name, "given", "is only used with model='modes'")
+        if self.target == "online" and self.tau0 != 1.0:
+            raise ConfigError("tau0", self.tau0, "must be 1 with target='online' (SimSiam: Wa = W)")
+        if self.target == "online" and self.tau0_modes is not None and any(v != 1.0 for v in self.tau0_modes):
+            raise ConfigError("tau0_modes", self.tau0_modes, "must be all 1 with target='online'")
+
+    # ------------------------------------------------------------------ derived values
+    @property
+    def eta_p_effective(self) -> float:
+        """Weight decay on Wp: `eta_p`, or `eta` when `eta_p` is unset (T2)."""
+        return self.eta if self.eta_p is None else self.eta_p
+
+    @property
+    def n_modes(self) -> int:
+        """Number of eigenmodes: min(n1, n2) (the rank of F = W X W^T)."""
+        return min(self.n1, self.n2)
+
+    # ------------------------------------------------------------------ conversion
+    def replace(self, **changes: Any) -> Config:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields, tuples as lists (JSON-ready)."""
+        out = {}
+        for f in dataclasses.fields(self):
+            out[f.name] = _to_plain(getattr(self, f.name))
+        return out
+
+    def to_json(self) -> str:
+        """The whole configuration as one JSON string (stored in result files as `config_json`)."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def flat_attrs(self) -> dict[str, Any]:
+        """Scalar and string fields for file attributes (netCDF/zarr allow no None or nested lists).
+
+        Unset optional scalars are written as the string ``"unset"``; vectors and matrices live in
+        `config_json` only.
+        """
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                continue
+            if value is None:
+                if f.name in MATRIX_FIELDS or f.name in VECTOR_FIELDS:
+                    continue
+                value = "unset"
+            out[f.name] = value
+        out["eta_p_effective"] = self.eta_p_effective
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Config:
+        """Build from a mapping, rejecting unknown keys with a clear message."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        for key in values:
+            if key not in known:
+                close = [k for k in known if k.replace("_", "") == str(key).replace("_", "").replace("-", "")]
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigError(str(key), values[key], f"unknown setting{hint}; known: {', '.join(sorted(known))}")
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text: str) -> Config:
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dataset(cls, ds: Any) -> Config:
+        """Rebuild the configuration of a run from its result (xarray Dataset with `config_json`)."""
+        if "config_json" not in ds.attrs:
+            raise ConfigError("config_json", None, "the dataset has no config_json attribute; not a dynamics result")
+        return cls.from_json(ds.attrs["config_json"])
+
+
+# ---------------------------------------------------------------------- helpers
+def _set(obj: Config, name: str, value: Any) -> None:
+    object.__setattr__(obj, name, value)
+
+
+def _to_plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_to_plain(v) for v in value]
+    return value
+
+
+def _as_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise ConfigError(name, value, "must be an integer")
+    if int(value) < minimum:
+        raise ConfigError(name, value, f"must be an integer >= {minimum}")
+    return int(value)
+
+
+def _check_float(obj: Config, name: str, lo: float | None = None, lo_open: bool = False, why: str = "") -> None:
+    value = getattr(obj, name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(name, value, f"must be a number ({why})")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ConfigError(name, value, f"must be finite ({why})")
+    if lo is not None:
+        ok = value > lo if lo_open else value >= lo
+        if not ok:
+            raise ConfigError(name, value, f"must be {'>' if lo_open else '>='} {lo:g} ({why})")
+    _set(obj, name, value)
+
+
+def _check_len(name: str, value: tuple, n: int) -> None:
+    if len(value) != n:
+        raise ConfigError(name, f"length {len(value)}", f"must have length {n}")
+
+
+def _as_vector(name: str, value: Any) -> Vector | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = [value]
+    try:
+        out = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(name, value, "must be a list of numbers") from None
+    if not all(math.isfinite(v) for v in out):
+        raise ConfigError(name, value, "must contain finite numbers only")
+    return out
+
+
+def _as_matrix(name: str, value: Any) -> Matrix | None:
+    if value is None:
+        return None
+    try:
+        rows = tuple(tuple(float(v) for v in row) for row in value)
+    except (TypeError, ValueError):
+        raise ConfigError(name, value, "must be a matrix (a list of equal-length lists of numbers)") from None
+    if not rows or len({len(r) for r in rows}) != 1 or len(rows[0]) == 0:
+        raise ConfigError(name, value, "must be a matrix (a list of equal-length lists of numbers)")
+    if not all(math.isfinite(v) for r in rows for v in r):
+        raise ConfigError(name, value, "must contain finite numbers only")
+    return rows
+
