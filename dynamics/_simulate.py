@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from .config import Config
-from .flows import byol_flow, flow_args, initial_modes, initial_state, mode_args, mode_flow
+from .flows import byol_flow, flow_args, initial_modes, initial_state, mode_args, mode_weight_flow, modes_to_weights
 from .integrate import SCIPY_METHODS, Trajectory, solve, solve_scipy
 from .results import full_dataset, modes_dataset
 
@@ -37,8 +37,9 @@ def _integrate(config: Config, vector_field, y0, args, ts: np.ndarray) -> Trajec
 def simulate(config: Config) -> xr.Dataset:
     """Integrate the run that `config` describes and return it in the shared result schema.
 
-    `model="full"`: the matrix flow `byol_flow` (T2)-(T5); `model="modes"`: `mode_flow`
-    (T11)-(T13b). With `dtype="float64"` (the default) the solve runs inside `jax.enable_x64()`, a
+    `model="full"`: the matrix flow `byol_flow` (T2)-(T5); `model="modes"`: the eigenmode flow
+    (T11)-(T13b), integrated in the weight coordinates of (T13b) (`mode_weight_flow`, no
+    singularity when a mode collapses) and reported as (p_j, s_j, tau_j). With `dtype="float64"` (the default) the solve runs inside `jax.enable_x64()`, a
     scoped switch that is restored on return; nothing global is changed.
 
     **Returns:** an `xarray.Dataset` (see README "Result schema"); its `status` says whether the
@@ -58,8 +59,11 @@ def simulate(config: Config) -> xr.Dataset:
                                 np.asarray(args.XS, np.float64), int(traj.status), np.asarray(traj.reached),
                                 int(traj.num_steps))
         args = mode_args(config, dtype)
-        traj = _integrate(config, mode_flow, initial_modes(config, dtype), args, ts)
-        p, s, tau = (np.asarray(a, dtype=np.float64) for a in traj.ys)
+        y0 = jax.tree_util.tree_map(np.asarray, modes_to_weights(initial_modes(config, dtype)))
+        traj = _integrate(config, mode_weight_flow, y0, args, ts)
+        p, w, wa = (np.asarray(a, dtype=np.float64) for a in traj.ys)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s, tau = w**2, np.where(w != 0, wa / w, np.nan)
         return modes_dataset(config, ts.astype(np.float64), p, s, tau, np.asarray(args.lam_d, np.float64),
                              np.asarray(args.lam_s, np.float64), int(traj.status), np.asarray(traj.reached),
                              int(traj.num_steps))

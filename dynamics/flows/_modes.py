@@ -5,9 +5,9 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._state import ModeArgs, ModeState
+from ._state import ModeArgs, ModeState, ModeWeights
 
-__all__ = ["mode_flow", "mode_loss"]
+__all__ = ["mode_flow", "mode_weight_flow", "mode_loss", "weights_to_modes", "modes_to_weights"]
 
 
 def mode_flow(t: Float[Array, ""], y: ModeState, args: ModeArgs) -> ModeState:
@@ -46,3 +46,42 @@ def mode_loss(y: ModeState, args: ModeArgs) -> Float[Array, ""]:
     + \tau_j^2 \lambda_s)$ (the scalar case of `expected_loss`)."""
     p, s, tau = y.p, y.s, y.tau
     return 0.5 * jnp.sum(s * (p**2 * args.lam_s - 2.0 * p * tau * args.lam_d + tau**2 * args.lam_s))
+
+
+def mode_weight_flow(t: Float[Array, ""], y: ModeWeights, args: ModeArgs) -> ModeWeights:
+    r"""d(w_p, w, w_a)/dt for every mode, THEORY.md (T13b): the scalar case of (T2)-(T4).
+
+    With $R = w_a\lambda_d - w_p w \lambda_s$: $\dot w_p = \alpha_p R w - \eta_p w_p$,
+    $\dot w = w_p R - \eta w$ (online branch), plus $w_p w \lambda_d - w_a \lambda_s$ when the target
+    branch carries gradient, and $\dot w_a = \beta (w - w_a)$ (SimSiam: $w_a \equiv w$). The same
+    system as `mode_flow` under $s = w^2$, $\tau = w_a / w$, but without the coordinate singularity
+    of $\tau$ at $w \to 0$: a collapsing mode stays bounded here, so `simulate` and `sweep`
+    integrate this form and report (p, s, tau).
+    """
+    path = args.path
+    p, w = y.p, y.w
+    wa = w if path.target == "online" else y.wa
+    dw = -args.eta * w
+    dp = -args.eta_p * p
+    if path.online_branch_has_gradient:
+        R = wa * args.lam_d - p * w * args.lam_s
+        dw = dw + p * R
+        dp = dp + args.alpha_p * R * w
+    if path.target_branch_has_gradient:
+        dw = dw + p * w * args.lam_d - wa * args.lam_s
+    if path.predictor == "identity":
+        dp = jnp.zeros_like(p)
+    dwa = dw if path.target == "online" else args.beta * (w - y.wa)
+    return ModeWeights(dp, dw, dwa)
+
+
+def modes_to_weights(y: ModeState) -> ModeWeights:
+    """(p, s, tau) -> (p, w, w_a) with w = sqrt(s) >= 0, w_a = tau w."""
+    w = jnp.sqrt(y.s)
+    return ModeWeights(y.p, w, y.tau * w)
+
+
+def weights_to_modes(y: ModeWeights) -> ModeState:
+    """(p, w, w_a) -> (p, s, tau) with s = w^2, tau = w_a / w (NaN where w = 0)."""
+    safe = jnp.where(y.w == 0, jnp.nan, y.w)
+    return ModeState(y.p, y.w**2, y.wa / safe)

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import equinox as eqx
 from jaxtyping import Array, Float
 
-__all__ = ["BYOLState", "ModeState", "GradientPath", "FlowArgs", "ModeArgs"]
+__all__ = ["BYOLState", "ModeState", "ModeWeights", "GradientPath", "FlowArgs", "ModeArgs"]
 
 
 class BYOLState(NamedTuple):
@@ -26,6 +26,15 @@ class ModeState(NamedTuple):
     p: Float[Array, " m"]
     s: Float[Array, " m"]
     tau: Float[Array, " m"]
+
+
+class ModeWeights(NamedTuple):
+    """One entry per eigenmode j in the weight coordinates of (T13b): predictor eigenvalue `p`
+    (= w_p), online singular value `w` and target singular value `wa`; s = w^2, tau = wa / w."""
+
+    p: Float[Array, " m"]
+    w: Float[Array, " m"]
+    wa: Float[Array, " m"]
 
 
 class GradientPath(eqx.Module):

@@ -50,7 +50,6 @@ class _StopOnBlowUp(eqx.Module):
         return (size > self.threshold) | ~jnp.isfinite(size)
 
 
-@eqx.filter_jit
 def solve(
     vector_field: Callable[[Any, PyTree, Any], PyTree],
     y0: PyTree,
@@ -81,17 +80,29 @@ def solve(
     if solver not in SOLVERS:
         raise ValueError(f"solver = {solver!r}: must be one of {', '.join(SOLVERS)}")
     ts = jnp.asarray(ts)
-    stop = _StopOnBlowUp(jnp.asarray(divergence_threshold, dtype=ts.dtype))
+    # Tolerances and the threshold enter the compiled solve as arrays, so new values do not
+    # recompile; only shapes, the vector field, the solver and max_steps are static.
+    as_array = lambda v: jnp.asarray(v, dtype=ts.dtype)  # noqa: E731
+    return _solve(vector_field, y0, args, ts, SOLVERS[solver](), as_array(rtol), as_array(atol),
+                  max_steps, as_array(divergence_threshold))
+
+
+@eqx.filter_jit
+def _solve(vector_field, y0, args, ts, solver, rtol, atol, max_steps, divergence_threshold) -> Trajectory:
+    stop = _StopOnBlowUp(divergence_threshold)
+    # A NaN derivative makes every step fail its error test; the step then shrinks geometrically and
+    # hits dtmin within ~25 rejections, which is reported as `nonfinite` (not as max_steps).
+    dtmin = jnp.asarray(1e-14, dtype=ts.dtype) * (ts[-1] - ts[0])
     sol = diffrax.diffeqsolve(
         diffrax.ODETerm(vector_field),
-        SOLVERS[solver](),
+        solver,
         t0=ts[0],
         t1=ts[-1],
         dt0=None,
         y0=y0,
         args=args,
         saveat=diffrax.SaveAt(subs=[diffrax.SubSaveAt(ts=ts), diffrax.SubSaveAt(t1=True)]),
-        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
+        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol, dtmin=dtmin),
         event=diffrax.Event(stop),
         max_steps=max_steps,
         throw=False,

@@ -7,7 +7,7 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.flatten_util import ravel_pytree
+from functools import partial
 from scipy.integrate import solve_ivp
 
 from ._diffrax import Trajectory
@@ -16,6 +16,18 @@ from ._status import Status
 __all__ = ["SCIPY_METHODS", "solve_scipy"]
 
 SCIPY_METHODS = {"scipy-rk45": "RK45", "scipy-dop853": "DOP853", "scipy-radau": "Radau", "scipy-lsoda": "LSODA"}
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2))
+def _flat_field(vector_field, treedef, shapes, t, flat, args):
+    """f on a flat vector; compiled once per vector field and state structure (args are traced)."""
+    pieces, start = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        pieces.append(flat[start:start + size].reshape(shape))
+        start += size
+    out = vector_field(t, jax.tree_util.tree_unflatten(treedef, pieces), args)
+    return jnp.concatenate([jnp.ravel(leaf) for leaf in jax.tree_util.tree_leaves(out)])
 
 
 def solve_scipy(
@@ -36,15 +48,13 @@ def solve_scipy(
     Returns a `Trajectory` like `solve` (numpy arrays, NaN after a stop, a `Status` code).
     """
     method = SCIPY_METHODS.get(method, method)
-    flat0, unravel = ravel_pytree(y0)
-    flat0 = np.asarray(flat0, dtype=np.float64)
-
-    @jax.jit
-    def flat_field(t, flat):
-        return ravel_pytree(vector_field(t, unravel(flat), args))[0]
+    leaves, treedef = jax.tree_util.tree_flatten(y0)
+    shapes = tuple(tuple(np.shape(leaf)) for leaf in leaves)
+    flat0 = np.concatenate([np.ravel(np.asarray(leaf, dtype=np.float64)) for leaf in leaves])
+    args = jax.tree_util.tree_map(jnp.asarray, args)
 
     def rhs(t, flat):
-        return np.asarray(flat_field(jnp.asarray(t), jnp.asarray(flat)))
+        return np.asarray(_flat_field(vector_field, treedef, shapes, t, flat, args))
 
     def too_big(t, flat):
         size = np.max(np.abs(flat))
@@ -68,6 +78,10 @@ def solve_scipy(
         status = Status.nonfinite
     if status == Status.ok and not np.all(np.isfinite(out)):
         status = Status.nonfinite
-    ys = jax.vmap(unravel)(jnp.asarray(out))
-    ys = jax.tree_util.tree_map(np.asarray, ys)
+    pieces, start = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        pieces.append(out[:, start:start + size].reshape((len(ts),) + shape))
+        start += size
+    ys = jax.tree_util.tree_unflatten(treedef, pieces)
     return Trajectory(ts, ys, np.int32(status), reached, np.int64(sol.nfev))

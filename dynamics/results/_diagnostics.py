@@ -14,7 +14,8 @@ def full_diagnostics(W: np.ndarray, Wp: np.ndarray, Wa: np.ndarray, X: np.ndarra
     - `eig_F`: eigenvalues of F = W X W^T, descending (mode = rank).
     - `eig_Wp`: eigenvalues of (Wp + Wp^T)/2, descending.
     - `p`: u_j^T Wp u_j, the predictor in F's eigenbasis (equals eig_Wp when aligned, Thm 3).
-    - `tau`: tau_j = u_j^T Wa X W^T u_j / s_j (T13's per-mode ratio); NaN where s_j <= 1e-12 max s.
+    - `tau`: tau_j = u_j^T Wa X W^T u_j / s_j (T13's per-mode ratio); NaN where s_j <= 1e-8 max s
+      (a collapsed mode, whose eigenvector is numerically undetermined).
     - `loss`: (T1) in expectation.
     - `balance_residual`: ||W W^T - Wp^T Wp / alpha_p - e^{-2 eta t} C||_F / ||W(0) W(0)^T||_F (T6).
     """
@@ -29,7 +30,7 @@ def full_diagnostics(W: np.ndarray, Wp: np.ndarray, Wa: np.ndarray, X: np.ndarra
     num = np.einsum("...ij,...ik,...kj->...j", U, cross, U)
     smax = np.max(np.abs(s), axis=-1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        tau = np.where(s > 1e-12 * smax, num / s, np.nan)
+        tau = np.where(s > 1e-8 * smax, num / s, np.nan)
     P = Wp @ W
     loss = (0.5 * np.einsum("...ij,jk,...ik->...", P, XS, P) - np.einsum("...ij,jk,...ik->...", P, X, Wa)
             + 0.5 * np.einsum("...ij,jk,...ik->...", Wa, XS, Wa))

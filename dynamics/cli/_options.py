@@ -1,0 +1,77 @@
+"""Command-line flags generated from `Config`'s fields (one flag per config key, `-` for `_`)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import typing
+from typing import Any
+
+from ..config import CHOICES, MATRIX_FIELDS, VECTOR_FIELDS, Config, load_matrix
+
+__all__ = ["add_config_flags", "collect_config_values"]
+
+_HELP = {
+    "model": "full (matrix flow T2-T5) or modes (eigenmode flow T11-T13b)",
+    "n1": "input width (W is n2 x n1)",
+    "n2": "output width",
+    "data": "isotropic (X=I, X'=sigma2 I), spectrum (x_eigs, xprime_eigs), matrices (X, Xprime)",
+    "sigma2": "augmentation variance (X' = sigma2 I)",
+    "alpha_p": "predictor relative learning rate (T2)",
+    "beta": "EMA rate (T4)",
+    "eta": "weight decay on W (T3)",
+    "eta_p": "weight decay on Wp (T2); unset follows eta",
+    "tau0": "Wa(0) = tau0 W(0)",
+    "t_max": "end time of the flow",
+    "n_save": "number of saved times",
+    "solver": "diffrax tsit5/dopri5/dopri8 or scipy-rk45/dop853/radau/lsoda reference",
+}
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _vector(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per `Config` field; unset flags are absent from the parsed namespace."""
+    hints = typing.get_type_hints(Config)
+    group = parser.add_argument_group("settings (each also a key of --config FILE.toml)")
+    for f in dataclasses.fields(Config):
+        name, kind = f.name, hints[f.name]
+        help_text = _HELP.get(name, "")
+        kwargs: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS}
+        if name in CHOICES:
+            kwargs.update(choices=CHOICES[name])
+        elif name in MATRIX_FIELDS:
+            kwargs.update(metavar="FILE", help=f"{name} matrix from a .npy or text file")
+            group.add_argument(_flag(name), **kwargs)
+            continue
+        elif name in VECTOR_FIELDS:
+            kwargs.update(type=_vector, metavar="V1,V2,...")
+        elif int in typing.get_args(kind) or kind is int:
+            kwargs.update(type=int)
+        else:
+            kwargs.update(type=float)
+        default = f.default
+        if help_text or default is not None:
+            kwargs["help"] = f"{help_text} (default: {default})".strip()
+        group.add_argument(_flag(name), **kwargs)
+
+
+def collect_config_values(namespace: argparse.Namespace) -> dict[str, Any]:
+    """The config keys the user set on the command line (matrices read from their files)."""
+    names = {f.name for f in dataclasses.fields(Config)}
+    values = {k: v for k, v in vars(namespace).items() if k in names}
+    for name in MATRIX_FIELDS:
+        if name in values:
+            values[name] = load_matrix(name, values[name])
+    return values
+
+

@@ -1,0 +1,152 @@
+"""Phase diagrams of a sweep: outcome maps and final-value maps over two swept axes."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import xarray as xr  # noqa: E402
+from matplotlib.colors import BoundaryNorm, ListedColormap, LogNorm  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+__all__ = ["plot_outcome_map", "plot_final_map", "eta_threshold", "OUTCOME_COLORS"]
+
+# Okabe-Ito colours (colour-blind safe), one per `Outcome` code 0..5
+OUTCOME_COLORS = ["#0072B2", "#009E73", "#56B4E9", "#E69F00", "#D55E00", "#000000"]
+OUTCOME_NAMES = ["collapsed", "fixed point p*+", "non-collapsed", "not converged", "diverged", "failed"]
+SYMBOLS = {"beta": r"EMA rate $\beta$", "eta": r"weight decay $\eta$", "alpha_p": r"$\alpha_p$",
+           "sigma2": r"$\sigma^2$", "eta_p": r"$\eta_p$", "tau0": r"$\tau_0$", "init_scale": "init scale"}
+
+
+def eta_threshold(sigma2: float, tau: float = 1.0) -> float:
+    r"""$\eta^* = \tau^2 / (4(1+\sigma^2))$ (T17): above it every mode collapses."""
+    return tau**2 / (4.0 * (1.0 + sigma2))
+
+
+def _axes_of(ds: xr.Dataset, x: str | None, y: str | None) -> tuple[str, str]:
+    swept = ds.attrs.get("swept", "").split()
+    if len(swept) < 2 and (x is None or y is None):
+        raise ValueError(f"a phase diagram needs two swept axes; this sweep has {swept}")
+    return (x or swept[0], y or swept[1])
+
+
+def _scale(ax, ds: xr.Dataset, name: str, which: str) -> None:
+    values = np.asarray(ds[name].values, dtype=float)
+    if values.size > 2 and np.all(values > 0) and values.max() / values.min() > 50:
+        (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    (ax.set_xlabel if which == "x" else ax.set_ylabel)(SYMBOLS.get(name, name))
+
+
+def _select(da: xr.DataArray, x: str, y: str, mode: int | None) -> xr.DataArray:
+    others = [d for d in da.dims if d not in (x, y, "mode")]
+    if others:
+        da = da.isel({d: 0 for d in others})
+    if mode is not None and "mode" in da.dims:
+        da = da.sel(mode=mode)
+    return da.transpose(y, x, *(["mode"] if "mode" in da.dims else []))
+
+
+def _threshold_lines(ax, ds: xr.Dataset, x: str, y: str) -> None:
+    if ds.attrs.get("data") != "isotropic":
+        return
+    sigma2 = float(ds.attrs.get("sigma2", np.nan))
+    eta_star = eta_threshold(sigma2)
+    label = rf"$\eta^*=1/(4(1+\sigma^2))={eta_star:.4g}$ (T17)"
+    if y == "eta":
+        ax.axhline(eta_star, color="white", lw=2.2)
+        ax.axhline(eta_star, color="black", ls="--", lw=1.2, label=label)
+    elif x == "eta":
+        ax.axvline(eta_star, color="white", lw=2.2)
+        ax.axvline(eta_star, color="black", ls="--", lw=1.2, label=label)
+
+
+def _mesh(ax, ds, x, y, values, **kwargs):
+    return ax.pcolormesh(ds[x].values, ds[y].values, values, shading="nearest", **kwargs)
+
+
+def plot_outcome_map(ds: xr.Dataset, *, x: str | None = None, y: str | None = None) -> Figure:
+    """`outcome` per mode over two swept axes (one panel per mode) plus the number of surviving
+    (non-collapsed) modes, with the analytic boundary eta* (T17) drawn over it. Cells whose solver
+    status is not ok show the outcome `diverged` or `failed`, never a silent value."""
+    x, y = _axes_of(ds, x, y)
+    outcome = _select(ds["outcome"], x, y, None)
+    modes = outcome.sizes.get("mode", 1)
+    ncols = modes + 1
+    fig, axes = plt.subplots(1, ncols, figsize=(3.3 * ncols, 3.4), constrained_layout=True, squeeze=False)
+    cmap = ListedColormap(OUTCOME_COLORS)
+    norm = BoundaryNorm(np.arange(-0.5, 6.5), cmap.N)
+    for m in range(modes):
+        ax = axes[0, m]
+        _mesh(ax, ds, x, y, outcome.isel(mode=m).values, cmap=cmap, norm=norm)
+        _scale(ax, ds, x, "x")
+        _scale(ax, ds, y, "y")
+        _threshold_lines(ax, ds, x, y)
+        ax.set_title(_mode_title(ds, m), fontsize=9)
+    alive = ((outcome.values != 0) & (outcome.values < 4)).sum(axis=-1)
+    ax = axes[0, -1]
+    im = _mesh(ax, ds, x, y, alive, cmap="viridis", vmin=0, vmax=modes)
+    _scale(ax, ds, x, "x")
+    _scale(ax, ds, y, "y")
+    _threshold_lines(ax, ds, x, y)
+    ax.set_title("surviving modes", fontsize=9)
+    fig.colorbar(im, ax=ax, ticks=range(modes + 1))
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in OUTCOME_COLORS]
+    present = sorted(set(np.unique(outcome.values).tolist()))
+    fig.legend([handles[i] for i in present] + axes[0, 0].get_legend_handles_labels()[0],
+               [OUTCOME_NAMES[i] for i in present] + axes[0, 0].get_legend_handles_labels()[1],
+               loc="outside lower center", ncol=min(7, len(present) + 1), fontsize=8)
+    fig.suptitle(_header(ds), fontsize=9)
+    return fig
+
+
+def plot_final_map(ds: xr.Dataset, variable: str = "s_final", *, x: str | None = None, y: str | None = None,
+                   log: bool = True) -> Figure:
+    """A final value (e.g. `s_final`, `eig_F_final`, `p_final`, `time_to_converge`) per mode over two
+    swept axes; cells whose status is not ok are masked (grey) rather than coloured."""
+    x, y = _axes_of(ds, x, y)
+    da = _select(ds[variable], x, y, None)
+    status = _select(ds["mode_status"] if "mode_status" in ds else ds["status"], x, y, None)
+    modes = da.sizes.get("mode", 1)
+    fig, axes = plt.subplots(1, modes, figsize=(3.4 * modes, 3.4), constrained_layout=True, squeeze=False)
+    values = np.asarray(da.values, dtype=float)
+    mask_status = np.asarray(status.values)
+    if mask_status.ndim < values.ndim:
+        mask_status = mask_status[..., None]
+    values = np.where(np.broadcast_to(mask_status, values.shape) == 0, values, np.nan)
+    finite = values[np.isfinite(values) & (values > 0)] if log else values[np.isfinite(values)]
+    norm = None
+    if log and finite.size:
+        lo = max(finite.min(), finite.max() * 1e-12)
+        norm = LogNorm(vmin=lo, vmax=finite.max())
+        values = np.where(values > 0, np.maximum(values, lo), np.nan)
+    cmap = plt.get_cmap("viridis").copy()
+    cmap.set_bad("#d9d9d9")
+    im = None
+    for m in range(modes):
+        ax = axes[0, m]
+        im = _mesh(ax, ds, x, y, values[..., m] if values.ndim == 3 else values, cmap=cmap, norm=norm)
+        _scale(ax, ds, x, "x")
+        _scale(ax, ds, y, "y")
+        _threshold_lines(ax, ds, x, y)
+        ax.set_title(_mode_title(ds, m), fontsize=9)
+    fig.colorbar(im, ax=axes[0, -1], label=variable)
+    fig.suptitle(f"{_header(ds)}\n{variable} (light grey: solver status not ok)", fontsize=9)
+    return fig
+
+
+def _mode_title(ds: xr.Dataset, m: int) -> str:
+    import json
+
+    cfg = json.loads(ds.attrs.get("config_json", "{}"))
+    if ds.attrs.get("model") == "modes" and cfg.get("s0") and cfg.get("p0"):
+        return f"mode {m}: $p_0$={cfg['p0'][m]:.3g}, $s_0$={cfg['s0'][m]:.3g}"
+    return f"mode {m}" + (" (rank of F)" if ds.attrs.get("model") == "full" else "")
+
+
+def _header(ds: xr.Dataset) -> str:
+    a = ds.attrs
+    return (f"{a.get('model')} model, target={a.get('target')}, predictor={a.get('predictor')}, "
+            rf"$\sigma^2$={a.get('sigma2')}, $\alpha_p$={a.get('alpha_p')}, $\tau_0$={a.get('tau0')}, "
+            rf"$t_{{max}}$={a.get('t_max')}")

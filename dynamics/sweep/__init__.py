@@ -1,0 +1,13 @@
+"""Sweeps over any configuration field: batched, chunked, resumable, optionally spread with Dask."""
+
+from ._axes import UNSWEEPABLE as UNSWEEPABLE
+from ._axes import Axis as Axis
+from ._axes import make_axes as make_axes
+from ._axes import parse_axis as parse_axis
+from ._grid import Grid as Grid
+from ._outcome import OUTCOME_THRESHOLDS as OUTCOME_THRESHOLDS
+from ._outcome import Outcome as Outcome
+from ._outcome import classify_modes as classify_modes
+from ._outcome import stable_fixed_point as stable_fixed_point
+from ._outcome import time_to_converge as time_to_converge
+from ._sweep import sweep as sweep

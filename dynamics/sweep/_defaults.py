@@ -1,0 +1,36 @@
+"""The default main job: EMA rate x weight decay for the eigenmode model and a coarser full grid."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..config import Config
+
+__all__ = ["MainJob", "main_jobs"]
+
+
+class MainJob(NamedTuple):
+    group: str
+    base: Config
+    axes: list[str]
+
+
+def main_jobs() -> list[MainJob]:
+    """The sweeps `ssl-dynamics sweep --out PATH` runs when no `--param` is given.
+
+    Both use isotropic data with sigma2 = 0.5, alpha_p = 1, an EMA target started at tau0 = 0
+    (Wa(0) = 0, the curriculum case of T15), a trained predictor, eta_p = eta and t_max = 1000.
+
+    - `modes`: four eigenmodes started on the parabola s = p^2 / alpha_p (T14) with
+      s0 = (1e-3, 1e-2, 1e-1, 1), p0 = sqrt(s0); beta = geom:1e-3:10:64 x eta = lin:0:0.2:64.
+    - `full`: the matrix flow with n1 = 8, n2 = 4, random init (scale 1, seed 0);
+      beta = geom:1e-3:10:12 x eta = lin:0:0.2:12.
+    """
+    common = dict(sigma2=0.5, alpha_p=1.0, target="ema", predictor="trained", tau0=0.0, t_max=1000.0)
+    s0 = (1e-3, 1e-2, 1e-1, 1.0)
+    modes = Config(model="modes", n1=4, n2=4, s0=s0, p0=tuple(v**0.5 for v in s0), **common)
+    full = Config(model="full", n1=8, n2=4, init="random", init_scale=1.0, seed=0, **common)
+    return [
+        MainJob("modes", modes, ["beta=geom:1e-3:10:64", "eta=lin:0:0.2:64"]),
+        MainJob("full", full, ["beta=geom:1e-3:10:12", "eta=lin:0:0.2:12"]),
+    ]

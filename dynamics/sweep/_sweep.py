@@ -1,0 +1,173 @@
+"""`sweep`: integrate a product grid of configurations, chunk by chunk, resumably."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+from tqdm.auto import tqdm
+
+from .._simulate import save_times
+from ..config import Config, ConfigError
+from ..integrate import status_flag_attrs
+from ..results import theory_equations
+from ._axes import Axis, make_axes
+from ._chunk import compute_chunk
+from ._grid import Grid
+from ._outcome import outcome_flag_attrs
+from ._store import base_attrs, check_resumable, create_store, mark_done, open_done, read_store, write_region
+
+__all__ = ["sweep", "DEFAULT_POINTS_PER_CHUNK"]
+
+DEFAULT_POINTS_PER_CHUNK = 4096
+
+
+def _prepare(base: Config, axes, n_save: int, points_per_chunk: int, seed: int) -> tuple[Grid, np.ndarray]:
+    if n_save < 2:
+        raise ConfigError("n_save", n_save, "must be an integer >= 2")
+    if points_per_chunk < 1:
+        raise ConfigError("points_per_chunk", points_per_chunk, "must be >= 1")
+    base = base.replace(n_save=n_save, save_spacing="log")
+    axis_list = make_axes(base, axes, seed=seed)
+    grid = Grid.with_target_chunk(base, axis_list, points_per_chunk)
+    return grid, save_times(base)
+
+
+def _task(path: str, group: str, base_json: str, axes: list[tuple], rows_per_chunk: int, ts: list[float],
+          chunk: int) -> int:
+    """One chunk on a Dask worker: rebuild the grid, compute, write the region. Returns the chunk."""
+    grid = Grid(Config.from_json(base_json), [Axis(n, np.asarray(v, dtype=object if d == "O" else d), s)
+                                              for n, v, d, s in axes], rows_per_chunk)
+    write_region(Path(path), group, grid, chunk, compute_chunk(grid, chunk, np.asarray(ts)))
+    return chunk
+
+
+def _dask_client(scheduler: str | None, workers: int | None):
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler), None
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    return Client(cluster), cluster
+
+
+def sweep(
+    base: Config,
+    axes: Mapping[str, Sequence[Any]] | Sequence[Axis | str],
+    *,
+    out: str | Path | None = None,
+    group: str | None = None,
+    n_save: int = 64,
+    points_per_chunk: int = DEFAULT_POINTS_PER_CHUNK,
+    resume: bool = False,
+    overwrite: bool = False,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+    seed: int = 0,
+) -> xr.Dataset:
+    """Integrate every configuration of the product grid `axes` around `base`.
+
+    **Arguments:**
+
+    - `base`: the fixed settings (`model="modes"`: every (point, mode) is one lane of T11-T13b;
+      `model="full"`: every point is one matrix flow T2-T5).
+    - `axes`: `{"beta": values, "eta": values}` or axis strings such as `"beta=geom:1e-3:10:64"`
+      (see `parse_axis`); several axes make a product grid, the first one is the chunked axis.
+    - `out`: a zarr store (directory) to fill chunk by chunk; `group` inside it (default: the model).
+      Without `out` everything stays in memory.
+    - `n_save`: saved times per trajectory (log-spaced, with t = 0).
+    - `points_per_chunk`: grid points per chunk; the chunking is fixed in the store.
+    - `resume`: continue an existing store (only chunks not flagged done are computed; a store of a
+      different sweep is refused); starts a new store when `out` does not exist.
+    - `overwrite`: replace an existing store.
+    - `scheduler` / `workers`: a Dask scheduler address, or the number of local worker processes;
+      each worker computes chunks and writes its own zarr region.
+
+    **Returns:** an `xarray.Dataset` with dims (swept axes..., time, mode): trajectories (`p`, `s`,
+    `tau` for modes; `eig_F`, `eig_Wp`, `p`, `tau` for full) at the saved times, final values,
+    `time_to_converge`, `outcome` (see `Outcome`) and `status` per point.
+
+    **Raises:** `ConfigError` for bad axes or an incompatible store.
+    """
+    grid, ts = _prepare(base, axes, n_save, points_per_chunk, seed)
+    group = group or grid.base.model
+    theory = theory_equations(grid.base)
+    bar = tqdm(total=grid.size, unit="traj", desc=f"sweep {group}", disable=not progress, file=sys.stderr,
+               dynamic_ncols=True, smoothing=0.1)
+    try:
+        if out is None:
+            return _in_memory(grid, ts, theory, bar)
+        return _to_store(Path(out), group, grid, ts, theory, bar, resume, overwrite, scheduler, workers)
+    finally:
+        bar.close()
+
+
+def _in_memory(grid: Grid, ts: np.ndarray, theory: str, bar) -> xr.Dataset:
+    parts = []
+    for chunk in range(grid.n_chunks):
+        parts.append(compute_chunk(grid, chunk, ts))
+        bar.update(int(np.prod(grid.chunk_shape(chunk))))
+    data_vars = {}
+    for name, (trailing, _) in parts[0].items():
+        arr = np.concatenate([p[name][1] for p in parts], axis=0)
+        attrs = {"status": status_flag_attrs, "mode_status": status_flag_attrs, "outcome": outcome_flag_attrs}
+        data_vars[name] = (tuple(grid.names) + tuple(trailing), arr, attrs[name]() if name in attrs else {})
+    coords = {a.name: (a.values.astype(str) if a.values.dtype == object else a.values) for a in grid.axes}
+    coords.update(time=ts, mode=np.arange(grid.base.n2))
+    return xr.Dataset(data_vars, coords=coords, attrs=base_attrs(grid, ts, theory))
+
+
+def _to_store(path: Path, group: str, grid: Grid, ts: np.ndarray, theory: str, bar, resume: bool, overwrite: bool,
+              scheduler: str | None, workers: int | None) -> xr.Dataset:
+    attrs = base_attrs(grid, ts, theory)
+    exists = (path / group).exists()
+    if exists and resume and not overwrite:
+        check_resumable(path, group, attrs["sweep_signature"])
+        done = open_done(path, group)
+    elif exists and not overwrite:
+        raise ConfigError("out", str(path), f"already holds a sweep group {group!r}; pass --resume to continue "
+                          "it or --overwrite to replace it")
+    else:
+        if exists:
+            shutil.rmtree(path / group)
+        done = None
+    if done is None:
+        first = compute_chunk(grid, 0, ts)
+        create_store(path, group, grid, ts, first, attrs)
+        write_region(path, group, grid, 0, first)
+        mark_done(path, group, 0)
+        done = open_done(path, group)
+    bar.update(sum(int(np.prod(grid.chunk_shape(c))) for c in np.flatnonzero(done)))
+    todo = [int(c) for c in np.flatnonzero(done == 0)]
+    if todo and (scheduler or workers):
+        _run_dask(path, group, grid, ts, todo, bar, scheduler, workers)
+    else:
+        for chunk in todo:
+            write_region(path, group, grid, chunk, compute_chunk(grid, chunk, ts))
+            mark_done(path, group, chunk)
+            bar.update(int(np.prod(grid.chunk_shape(chunk))))
+    return read_store(path, group)
+
+
+def _run_dask(path: Path, group: str, grid: Grid, ts: np.ndarray, todo: list[int], bar, scheduler, workers) -> None:
+    from dask.distributed import as_completed
+
+    client, cluster = _dask_client(scheduler, workers)
+    try:
+        axes = [(a.name, a.values.tolist(), a.values.dtype.str if a.values.dtype != object else "O", a.spec)
+                for a in grid.axes]
+        futures = [client.submit(_task, str(path.resolve()), group, grid.base.to_json(), axes, grid.rows_per_chunk,
+                                 ts.tolist(), chunk, pure=False) for chunk in todo]
+        for future in as_completed(futures):
+            chunk = future.result()
+            mark_done(path, group, chunk)
+            bar.update(int(np.prod(grid.chunk_shape(chunk))))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
