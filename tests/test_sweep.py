@@ -160,3 +160,14 @@ def test_cli_bad_sweep_exits_2_and_writes_nothing(tmp_path, capsys, argv, field)
     assert main(["sweep", *argv, "--out", str(tmp_path / "x.zarr")]) == 2
     assert f"{field} = " in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_blown_up_cells_are_marked_and_do_not_poison_their_neighbours():
+    """A categorical axis over the gradient path: the wrong-side stop-gradient (section 7) with
+    p = 3 > 1 + sigma2 diverges in its own cells while the usual stop-gradient cells finish ok."""
+    base = Config(model="modes", n1=2, n2=2, target="online", s0=[0.04, 1.0], p0=[3.0, 3.0], t_max=100.0)
+    ds = sweep(base, ["stop_gradient=list:target,online", "eta=list:0.0,0.01"], progress=False)
+    wrong = ds.sel(stop_gradient="online")
+    usual = ds.sel(stop_gradient="target")
+    assert np.all(wrong.status.values == 2) and np.all(wrong.outcome.values == Outcome.diverged)
+    assert np.all(usual.status.values == 0) and np.all(np.isfinite(usual.p_final.values))

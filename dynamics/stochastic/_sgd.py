@@ -1,0 +1,199 @@
+"""`simulate_sgd`: minibatch SGD on two-layer linear BYOL, the discrete counterpart of (T2)-(T5)."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import xarray as xr
+from jaxtyping import Array, Float
+
+from .._simulate import save_times
+from ..config import Config, ConfigError, data_statistics
+from ..flows import BYOLState, GradientPath, gradient_path, initial_state
+from ..integrate import Status, state_max_abs
+from ..results import full_dataset
+from ._gradient import Params, minibatch_gradients
+from ._settings import SGDSettings
+from ._views import ViewFactors, sample_views, view_factors
+
+__all__ = ["SGDHyper", "sgd_optimizer", "sgd_step", "simulate_sgd"]
+
+
+class SGDHyper(NamedTuple):
+    """The numeric settings of `SGDSettings` as scalar arrays (traced, so changing them does not
+    recompile): learning rates, momentum, decays and the EMA momentum gamma."""
+
+    lr: Float[Array, ""]
+    predictor_lr: Float[Array, ""]
+    momentum: Float[Array, ""]
+    weight_decay: Float[Array, ""]
+    predictor_weight_decay: Float[Array, ""]
+    ema_momentum: Float[Array, ""]
+
+    @classmethod
+    def from_settings(cls, settings: SGDSettings, dtype=np.float64) -> SGDHyper:
+        values = (settings.lr, settings.predictor_lr_effective, settings.momentum, settings.weight_decay,
+                  settings.predictor_weight_decay_effective, settings.ema_momentum)
+        return cls(*(jnp.asarray(v, dtype) for v in values))
+
+
+def sgd_optimizer(hyper: SGDHyper, path: GradientPath, decoupled: bool) -> optax.GradientTransformation:
+    r"""The optax optimizer of one run on `Params(W, Wp)`, one parameter group each.
+
+    Each group is heavy-ball SGD, $b \leftarrow \mu b + g$, $\theta \leftarrow \theta - a b$
+    (`optax.sgd(lr, momentum)`, PyTorch convention), with its own learning rate and decay:
+
+    - coupled: `chain(add_decayed_weights(wd), sgd(lr, momentum))`, i.e. $g + wd\,\theta$ enters
+      the momentum buffer (PyTorch `weight_decay`);
+    - decoupled: `chain(sgd(lr, momentum), add_decayed_weights(-d))`, i.e. after the SGD update
+      $\theta \leftarrow \theta - d\,\theta$ (the updates are already scaled by $-a$, so adding
+      $-d\,\theta$ is the shrink).
+
+    Predictor `"identity"`: Wp is frozen (`optax.set_to_zero`, no decay either), as in `byol_flow`.
+    """
+
+    def group(lr, decay):
+        sgd = optax.sgd(lr, momentum=hyper.momentum, nesterov=False)
+        if decoupled:
+            return optax.chain(sgd, optax.add_decayed_weights(-decay))
+        return optax.chain(optax.add_decayed_weights(decay), sgd)
+
+    transforms = {"online": group(hyper.lr, hyper.weight_decay)}
+    if path.predictor == "identity":
+        transforms["frozen"] = optax.set_to_zero()
+        labels = Params("online", "frozen")
+    else:
+        transforms["predictor"] = group(hyper.predictor_lr, hyper.predictor_weight_decay)
+        labels = Params("online", "predictor")
+    return optax.multi_transform(transforms, labels)
+
+
+def sgd_step(state: BYOLState, opt_state: optax.OptState, x1: Array, x2: Array, hyper: SGDHyper,
+             optimizer: optax.GradientTransformation, path: GradientPath
+             ) -> tuple[BYOLState, optax.OptState]:
+    r"""One step on the minibatch (x1, x2): gradients (`minibatch_gradients`), the optimizer, then
+    the target, $W_a \leftarrow \gamma W_a + (1-\gamma) W_\mathrm{new}$ (the discrete (T4)) or
+    $W_a = W_\mathrm{new}$ for `target="online"`. Pure; returns the new state and optimizer state."""
+    params = Params(state.W, state.Wp)
+    grads = minibatch_gradients(state, x1, x2, path)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    params = optax.apply_updates(params, updates)
+    if path.target == "online":
+        Wa = params.W
+    else:
+        Wa = optax.incremental_update(params.W, state.Wa, 1.0 - hyper.ema_momentum)
+    return BYOLState(params.W, params.Wp, Wa), opt_state
+
+
+@partial(jax.jit, static_argnames=("path", "decoupled", "batch_size", "n_segments", "save_every"))
+def _run(state0: BYOLState, factors: ViewFactors, hyper: SGDHyper, key: Array, threshold: Array, *,
+         path: GradientPath, decoupled: bool, batch_size: int, n_segments: int, save_every: int):
+    """The whole run as one jitted scan: an outer scan over saved segments, an inner scan over the
+    `save_every` steps of each. After a failure the carry is frozen (`lax.cond`), so the remaining
+    steps cost nothing and `status` keeps the first failure."""
+    optimizer = sgd_optimizer(hyper, path, decoupled)
+    ok, diverged, nonfinite = (jnp.int32(s) for s in (Status.ok, Status.diverged, Status.nonfinite))
+
+    def advance(operand):
+        state, opt_state, key, _ = operand
+        key, sub = jax.random.split(key)
+        x1, x2 = sample_views(sub, factors, batch_size)
+        state, opt_state = sgd_step(state, opt_state, x1, x2, hyper, optimizer, path)
+        size = state_max_abs(state)
+        code = jnp.where(jnp.isfinite(size), jnp.where(size > threshold, diverged, ok), nonfinite)
+        return state, opt_state, key, code
+
+    def step(carry, _):
+        state, opt_state, key, code, count = carry
+        state, opt_state, key, code = jax.lax.cond(code == ok, advance, lambda o: o,
+                                                   (state, opt_state, key, code))
+        return (state, opt_state, key, code, count + (code == ok).astype(jnp.int32)), None
+
+    def segment(carry, _):
+        carry, _ = jax.lax.scan(step, carry, None, length=save_every)
+        return carry, (carry[0], carry[3] == ok)
+
+    carry0 = (state0, optimizer.init(Params(state0.W, state0.Wp)), key, ok, jnp.int32(0))
+    carry, (states, alive) = jax.lax.scan(segment, carry0, None, length=n_segments)
+    return states, alive, carry[3], carry[4]
+
+
+def simulate_sgd(config: Config, settings: SGDSettings, *, key: Array) -> xr.Dataset:
+    r"""Train two-layer linear BYOL (T1) with minibatch SGD and return it in the result schema.
+
+    The discrete counterpart of `dynamics.simulate` for `model="full"`. From `config` it takes the
+    sizes, the data statistics X, X' (`data_statistics`; views are sampled as in `sample_views`),
+    the gradient path (`target`, `stop_gradient`, `predictor`), W(0), Wp(0), Wa(0)
+    (`initial_state`), `dtype` and `divergence_threshold`. **The flow rates `alpha_p`, `beta`,
+    `eta`, `eta_p` and the time grid `t_max`, `n_save` of `config` are ignored**: the run is set by
+    the discrete `settings` (learning rates, momentum, EMA momentum, weight decay, steps), and the
+    rates it follows come from `discrete_to_flow` (THEORY.md §1).
+
+    (Initialization rules that read `alpha_p`, such as `init="balanced"`, use the `config`'s value;
+    pass a `config` whose `alpha_p` equals predictor_lr / lr to keep them consistent.)
+
+    **Arguments:**
+
+    - `config`: a `Config` with `model="full"`.
+    - `settings`: `SGDSettings`.
+    - `key`: a `jax.random` key (keyword-only; the run is a pure function of it).
+
+    **Returns:** an `xarray.Dataset` built by `dynamics.results.full_dataset` with the config
+    `config.replace(alpha_p, beta, eta, eta_p, t_max, n_save)` of the flow the run follows, so
+    `dynamics.simulate(Config.from_dataset(ds))` is the matching ODE run on the same time grid.
+    Coordinate `time` = step x `time_per_step` (flow time, $a k / (1-\mu)$), saved every
+    `save_every` steps. Data variables W, Wp, Wa, eig_F, eig_Wp, p, tau, loss (expected (T1) at the
+    saved weights), balance_residual (T6) and `status`, `reached`. Attributes add
+    `simulator="sgd"`, `flow_alpha_p`, `flow_beta`, `flow_eta`, `flow_eta_p`, `time_per_step`, the
+    `sgd_*` settings and `sgd_key`. `num_steps` counts the SGD steps completed.
+
+    **Failures are reported, never raised:** a step whose state has a non-finite entry gives status
+    `nonfinite`, one whose largest entry exceeds `config.divergence_threshold` gives `diverged`;
+    saved values from that step on are NaN and `reached` is False there.
+
+    With `config.dtype == "float64"` the run happens inside `jax.enable_x64()` (scoped, restored on
+    return); with "float32" in float32.
+
+    **Raises:** `ConfigError` when `config.model` is not "full".
+    """
+    if config.model != "full":
+        raise ConfigError("model", config.model, "simulate_sgd needs model='full' (the matrix network)")
+    rates = settings.flow_rates()
+    n_saves = settings.n_saves
+    flow_config = config.replace(alpha_p=rates.alpha_p, beta=rates.beta, eta=rates.eta, eta_p=rates.eta_p,
+                                 t_max=settings.steps * rates.time_per_step, n_save=n_saves,
+                                 save_spacing="linear")
+    dtype = np.float64 if config.dtype == "float64" else np.float32
+    stats = data_statistics(config)
+    path = gradient_path(config)
+    with jax.enable_x64(config.dtype == "float64"):
+        state0 = BYOLState(*(jnp.asarray(a) for a in initial_state(config, dtype)))
+        factors = ViewFactors(*(jnp.asarray(f) for f in view_factors(stats.X, stats.Xprime, dtype)))
+        states, alive, status, count = _run(
+            state0, factors, SGDHyper.from_settings(settings, dtype), key,
+            jnp.asarray(config.divergence_threshold, dtype), path=path, decoupled=settings.decoupled,
+            batch_size=settings.batch_size, n_segments=n_saves - 1, save_every=settings.save_interval)
+        states = jax.tree_util.tree_map(np.asarray, states)
+        reached = np.concatenate([[True], np.asarray(alive)])
+        W, Wp, Wa = (np.concatenate([np.asarray(a0, np.float64)[None], np.asarray(a, np.float64)])
+                     for a0, a in zip(state0, states))
+        status, count = int(status), int(count)
+        key_data = np.asarray(jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+                              else key).ravel().tolist()
+    for array in (W, Wp, Wa):
+        array[~reached] = np.nan
+    extra = {
+        "simulator": "sgd",
+        "flow_alpha_p": rates.alpha_p, "flow_beta": rates.beta, "flow_eta": rates.eta,
+        "flow_eta_p": rates.eta_p, "time_per_step": rates.time_per_step,
+        "sgd_key": [int(k) for k in key_data],
+        **settings.flat_attrs(),
+    }
+    X, XS = stats.X, stats.X + stats.Xprime
+    return full_dataset(flow_config, save_times(flow_config), W, Wp, Wa, X, XS, status, reached, count,
+                        extra=extra)
