@@ -15,8 +15,39 @@ from ..integrate import STATUS_MESSAGES, Status  # noqa: E402
 __all__ = ["plot_eigenvalue_trajectories"]
 
 
+def predicted_fixed_point(attrs: dict) -> tuple[float, float] | None:
+    """(p*, s*) that (T17) predicts for a run with isotropic data, the usual stop-gradient and a
+    trained predictor, with tau -> 1 (EMA at rest, or SimSiam): p*_+ for eta > 0 (None past
+    eta* = 1/(4(1+sigma2))), and p = 1/(1+sigma2) on the eta = 0 line (s* is then not fixed)."""
+    if attrs.get("data") != "isotropic" or attrs.get("stop_gradient") != "target" or attrs.get(
+            "predictor") not in ("trained", "symmetric"):
+        return None
+    sigma2, eta, alpha_p = float(attrs["sigma2"]), float(attrs["eta"]), float(attrs["alpha_p"])
+    eta_p = float(attrs.get("eta_p_effective", eta))
+    lam = 1.0 + sigma2
+    if eta == 0.0:
+        return 1.0 / lam, float("nan")
+    disc = 1.0 - 4.0 * eta * lam
+    if disc < 0:
+        return None
+    p = (1.0 + np.sqrt(disc)) / (2.0 * lam)
+    return p, eta_p * p / (alpha_p * (1.0 - lam * p))
+
+
+def _fixed_point_lines(ds: xr.Dataset, axes) -> None:
+    point = predicted_fixed_point(ds.attrs)
+    if point is None:
+        return
+    p, s = point
+    axes[1].axhline(p, color="black", ls="--", lw=1.0, label=rf"$p^*_+$ = {p:.4g} (T17)")
+    axes[1].legend(fontsize=7)
+    if np.isfinite(s):
+        axes[0].axhline(s, color="black", ls="--", lw=1.0, label=rf"$s^* = {s:.4g}$ (T17)")
+
+
 def plot_eigenvalue_trajectories(ds: xr.Dataset, *, log_time: bool = False) -> Figure:
-    """One line per mode for eig(F) (T9's F = W X W^T), eig(Wp) and, for an EMA target, tau_j (T13).
+    """One line per mode for eig(F) (T9's F = W X W^T), eig(Wp) and, for an EMA target, tau_j (T13),
+    with the fixed point that (T17) predicts as dashed lines (`predicted_fixed_point`).
 
     Only computed times are drawn. A run whose `status` is not ok gets a red banner with the status
     and a dotted line where it stopped, so a failed trajectory is never shown as if it were fine.
@@ -42,6 +73,7 @@ def plot_eigenvalue_trajectories(ds: xr.Dataset, *, log_time: bool = False) -> F
         if log_time:
             ax.set_xscale("symlog", linthresh=max(t[1] if t.size > 1 else 1.0, 1e-12))
         ax.grid(alpha=0.3)
+    _fixed_point_lines(ds, axes)
     if ds.sizes["mode"] <= 10:
         axes[0].legend(fontsize=7, ncol=2)
     status = Status(int(ds["status"].values))

@@ -1,0 +1,105 @@
+"""`ssl-dynamics plot`: figures from a result file (.nc) or a sweep store (.zarr)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..config import ConfigError
+
+__all__ = ["add_plot_parser", "run_plot"]
+
+RUN_KINDS = ("trajectories", "portrait")
+SWEEP_KINDS = ("outcome", "final", "time_to_converge")
+
+
+def add_plot_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "plot", help="draw figures from a result file or sweep store",
+        description="Figures from a simulate result (.nc: trajectories, portrait) or a sweep store "
+                    "(.zarr: outcome, final, time_to_converge). Writes DIR/<name>_<kind>.<format>.")
+    parser.add_argument("file", help="a .nc result of simulate or a .zarr store of sweep")
+    parser.add_argument("--kind", action="append", choices=RUN_KINDS + SWEEP_KINDS,
+                        help="figure kind (repeatable; default: all kinds for the file type)")
+    parser.add_argument("--out", default=".", metavar="DIR", help="output folder (default: .)")
+    parser.add_argument("--group", help="sweep group (default: every group in the store)")
+    parser.add_argument("--format", action="append", choices=("png", "pdf", "svg"),
+                        help="file format (repeatable; default png)")
+    parser.add_argument("--log-time", action="store_true", help="log time axis for trajectories")
+    parser.add_argument("--x", help="sweep axis on the x axis (default: the first swept axis)")
+    parser.add_argument("--y", help="sweep axis on the y axis (default: the second swept axis)")
+    parser.set_defaults(handler=run_plot)
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    from ..plots import (plot_eigenvalue_trajectories, plot_final_map, plot_outcome_map, plot_phase_portrait,
+                         save_figure)
+
+    path = Path(args.file)
+    if not path.exists():
+        raise ConfigError("file", str(path), "must be an existing .nc result or .zarr sweep store")
+    out = Path(args.out)
+    formats = args.format or ["png"]
+    written = []
+
+    def save(fig, name):
+        for fmt in formats:
+            written.append(save_figure(fig if fmt == formats[-1] else _copy(fig), out / f"{name}.{fmt}"))
+
+    if path.suffix == ".nc":
+        kinds = args.kind or list(RUN_KINDS)
+        bad = [k for k in kinds if k not in RUN_KINDS]
+        if bad:
+            raise ConfigError("kind", bad[0], f"for a .nc result must be one of {', '.join(RUN_KINDS)}")
+        from ..results import read_netcdf
+
+        ds = read_netcdf(path)
+        for kind in kinds:
+            if kind == "trajectories":
+                save(plot_eigenvalue_trajectories(ds, log_time=args.log_time), f"{path.stem}_trajectories")
+            else:
+                a = ds.attrs
+                if a.get("data") != "isotropic":
+                    raise ConfigError("kind", "portrait", "needs a run with isotropic data (the plane of T11-T12)")
+                starts = []
+                if "s" in ds and "p" in ds and a.get("model") == "modes":
+                    starts = list(zip(ds.p.values[0].tolist(), ds.s.values[0].tolist()))
+                pmax = max([1.2 / (1 + float(a["sigma2"]))] + [1.1 * p for p, _ in starts])
+                smax = max([pmax**2 / float(a["alpha_p"]) * 1.5] + [1.1 * s for _, s in starts])
+                save(plot_phase_portrait(float(a["sigma2"]), float(a["eta"]), alpha_p=float(a["alpha_p"]),
+                                         p_range=(-0.05 * pmax, pmax), s_range=(0.0, smax), starts=starts,
+                                         t_max=float(a["t_max"])), f"{path.stem}_portrait")
+    elif path.suffix == ".zarr":
+        kinds = args.kind or list(SWEEP_KINDS)
+        bad = [k for k in kinds if k not in SWEEP_KINDS]
+        if bad:
+            raise ConfigError("kind", bad[0], f"for a .zarr store must be one of {', '.join(SWEEP_KINDS)}")
+        from ..sweep._store import read_store
+
+        groups = [args.group] if args.group else sorted(p.name for p in path.iterdir() if (p / "zarr.json").exists()
+                                                         or (p / ".zgroup").exists())
+        if not groups:
+            raise ConfigError("file", str(path), "holds no sweep group")
+        for group in groups:
+            ds = read_store(path, group)
+            for kind in kinds:
+                if kind == "outcome":
+                    fig = plot_outcome_map(ds, x=args.x, y=args.y)
+                else:
+                    var = "time_to_converge" if kind == "time_to_converge" else (
+                        "s_final" if "s_final" in ds else "eig_F_final")
+                    fig = plot_final_map(ds, var, x=args.x, y=args.y)
+                save(fig, f"{path.stem}_{group}_{kind}")
+    else:
+        raise ConfigError("file", str(path), "must end in .nc (simulate) or .zarr (sweep)")
+    for p in written:
+        print(f"wrote {p}", file=sys.stderr)
+    return 0
+
+
+def _copy(fig):
+    """Figures are closed after saving; render the same figure to several formats by pickling."""
+    import pickle
+
+    return pickle.loads(pickle.dumps(fig))
