@@ -40,7 +40,7 @@ def _scale(ax, ds: xr.Dataset, name: str, which: str) -> None:
 
 
 def _select(da: xr.DataArray, x: str, y: str, mode: int | None) -> xr.DataArray:
-    others = [d for d in da.dims if d not in (x, y, "mode")]
+    others = [d for d in da.dims if d not in (x, y, "mode")]  # unshown axes: first value
     if others:
         da = da.isel({d: 0 for d in others})
     if mode is not None and "mode" in da.dims:
@@ -49,9 +49,10 @@ def _select(da: xr.DataArray, x: str, y: str, mode: int | None) -> xr.DataArray:
 
 
 def _threshold_lines(ax, ds: xr.Dataset, x: str, y: str) -> None:
-    if ds.attrs.get("data") != "isotropic":
+    if ds.attrs.get("data") != "isotropic" or "sigma2" in (x, y):
         return
-    sigma2 = float(ds.attrs.get("sigma2", np.nan))
+    sigma2 = float(ds["sigma2"].values) if "sigma2" in ds.coords and ds["sigma2"].ndim == 0 else float(
+        ds.attrs.get("sigma2", np.nan))
     eta_star = eta_threshold(sigma2)
     label = rf"$\eta^*=1/(4(1+\sigma^2))={eta_star:.4g}$ (T17)"
     if y == "eta":
@@ -66,37 +67,46 @@ def _mesh(ax, ds, x, y, values, **kwargs):
     return ax.pcolormesh(ds[x].values, ds[y].values, values, shading="nearest", **kwargs)
 
 
-def plot_outcome_map(ds: xr.Dataset, *, x: str | None = None, y: str | None = None) -> Figure:
+def plot_outcome_map(ds: xr.Dataset, *, x: str | None = None, y: str | None = None,
+                     facet: str | None = None) -> Figure:
     """`outcome` per mode over two swept axes (one panel per mode) plus the number of surviving
-    (non-collapsed) modes, with the analytic boundary eta* (T17) drawn over it. Cells whose solver
-    status is not ok show the outcome `diverged` or `failed`, never a silent value."""
+    (non-collapsed) modes, with the analytic boundary eta* (T17) drawn over it; `facet` names a third
+    swept axis to draw one row per value. Cells whose solver status is not ok show the outcome
+    `diverged` or `failed`, never a silent value."""
     x, y = _axes_of(ds, x, y)
-    outcome = _select(ds["outcome"], x, y, None)
-    modes = outcome.sizes.get("mode", 1)
+    rows = [None] if facet is None else list(range(ds.sizes[facet]))
+    modes = ds.sizes.get("mode", 1)
     ncols = modes + 1
-    fig, axes = plt.subplots(1, ncols, figsize=(3.3 * ncols, 3.4), constrained_layout=True, squeeze=False)
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(3.3 * ncols, 3.2 * len(rows) + 0.4),
+                             constrained_layout=True, squeeze=False)
     cmap = ListedColormap(OUTCOME_COLORS)
     norm = BoundaryNorm(np.arange(-0.5, 6.5), cmap.N)
-    for m in range(modes):
-        ax = axes[0, m]
-        _mesh(ax, ds, x, y, outcome.isel(mode=m).values, cmap=cmap, norm=norm)
+    present: set[int] = set()
+    for r, row in enumerate(rows):
+        sub = ds if row is None else ds.isel({facet: row})
+        outcome = _select(sub["outcome"], x, y, None)
+        present |= set(np.unique(outcome.values).tolist())
+        suffix = "" if row is None else f"\n{facet} = {sub[facet].values.item():.4g}"
+        for m in range(modes):
+            ax = axes[r, m]
+            _mesh(ax, ds, x, y, outcome.isel(mode=m).values, cmap=cmap, norm=norm)
+            _scale(ax, ds, x, "x")
+            _scale(ax, ds, y, "y")
+            _threshold_lines(ax, sub, x, y)
+            ax.set_title(_mode_title(ds, m) + suffix, fontsize=9)
+        alive = ((outcome.values != 0) & (outcome.values < 4)).sum(axis=-1)
+        ax = axes[r, -1]
+        im = _mesh(ax, ds, x, y, alive, cmap="viridis", vmin=0, vmax=modes)
         _scale(ax, ds, x, "x")
         _scale(ax, ds, y, "y")
-        _threshold_lines(ax, ds, x, y)
-        ax.set_title(_mode_title(ds, m), fontsize=9)
-    alive = ((outcome.values != 0) & (outcome.values < 4)).sum(axis=-1)
-    ax = axes[0, -1]
-    im = _mesh(ax, ds, x, y, alive, cmap="viridis", vmin=0, vmax=modes)
-    _scale(ax, ds, x, "x")
-    _scale(ax, ds, y, "y")
-    _threshold_lines(ax, ds, x, y)
-    ax.set_title("surviving modes", fontsize=9)
-    fig.colorbar(im, ax=ax, ticks=range(modes + 1))
+        _threshold_lines(ax, sub, x, y)
+        ax.set_title("surviving modes" + suffix, fontsize=9)
+        fig.colorbar(im, ax=ax, ticks=range(modes + 1))
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in OUTCOME_COLORS]
-    present = sorted(set(np.unique(outcome.values).tolist()))
-    fig.legend([handles[i] for i in present] + axes[0, 0].get_legend_handles_labels()[0],
-               [OUTCOME_NAMES[i] for i in present] + axes[0, 0].get_legend_handles_labels()[1],
-               loc="outside lower center", ncol=min(7, len(present) + 1), fontsize=8)
+    present_list = sorted(present)
+    line_h, line_l = axes[0, 0].get_legend_handles_labels()
+    fig.legend([handles[i] for i in present_list] + line_h, [OUTCOME_NAMES[i] for i in present_list] + line_l,
+               loc="outside lower center", ncol=min(7, len(present_list) + 1), fontsize=8)
     fig.suptitle(_header(ds), fontsize=9)
     return fig
 
@@ -121,8 +131,7 @@ def plot_final_map(ds: xr.Dataset, variable: str = "s_final", *, x: str | None =
         lo = max(finite.min(), finite.max() * 1e-12)
         norm = LogNorm(vmin=lo, vmax=finite.max())
         values = np.where(values > 0, np.maximum(values, lo), np.nan)
-    cmap = plt.get_cmap("viridis").copy()
-    cmap.set_bad("#d9d9d9")
+    cmap = plt.get_cmap("viridis").with_extremes(bad="#d9d9d9")
     im = None
     for m in range(modes):
         ax = axes[0, m]
@@ -146,7 +155,9 @@ def _mode_title(ds: xr.Dataset, m: int) -> str:
 
 
 def _header(ds: xr.Dataset) -> str:
-    a = ds.attrs
+    a = dict(ds.attrs)
+    for name in a.get("swept", "").split():
+        a[name] = "swept"
     return (f"{a.get('model')} model, target={a.get('target')}, predictor={a.get('predictor')}, "
             rf"$\sigma^2$={a.get('sigma2')}, $\alpha_p$={a.get('alpha_p')}, $\tau_0$={a.get('tau0')}, "
-            rf"$t_{{max}}$={a.get('t_max')}")
+            rf"$\beta$={a.get('beta')}, $\eta$={a.get('eta')}, $t_{{max}}$={a.get('t_max')}")

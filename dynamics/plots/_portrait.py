@@ -19,7 +19,8 @@ from ..flows import GradientPath, ModeArgs, ModeWeights, mode_flow, mode_weight_
 from ..flows import ModeState  # noqa: E402
 from ..integrate import solve  # noqa: E402
 
-__all__ = ["PlaneFixedPoint", "plane_fixed_points", "plot_phase_portrait", "collapse_basin"]
+__all__ = ["PlaneFixedPoint", "plane_fixed_points", "plot_phase_portrait", "plot_phase_portrait_ema",
+           "collapse_basin", "classify"]
 
 CLASS_COLORS = {"stable": "#009E73", "unstable": "#D55E00", "saddle": "#E69F00", "non-hyperbolic": "#CC79A7"}
 
@@ -151,4 +152,54 @@ def plot_phase_portrait(sigma2: float, eta: float, *, tau: float = 1.0, alpha_p:
     ax.set_title(rf"mode phase portrait (T11-T12): $\sigma^2$={sigma2}, $\eta$={eta}, $\tau$={tau}, "
                  rf"$\alpha_p$={alpha_p}", fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
+    return fig
+
+
+def _parabola_ema_field(p, tau, sigma2, eta, beta):
+    """(T16) with (T13) on the invariant parabola (c_j = 0): dp/dt = p^2 (tau - (1+sigma2) p) - eta p,
+    dtau/dt = beta (1 - tau) - tau (p (tau - (1+sigma2) p) - eta) (alpha_p drops out on the parabola)."""
+    gap = tau - (1.0 + sigma2) * p
+    g = p * gap - eta
+    return p * p * gap - eta * p, beta * (1.0 - tau) - tau * g
+
+
+def plot_phase_portrait_ema(sigma2: float, eta: float, beta: float, *, p_range: tuple[float, float] = (0.0, 0.8),
+                            tau_range: tuple[float, float] = (0.0, 1.3),
+                            starts: Sequence[tuple[float, float]] = (), t_max: float = 2000.0) -> Figure:
+    """The (p_j, tau_j) plane of one mode with an EMA target, on the invariant parabola s = p^2/alpha_p
+    (T14 with c_j = 0; T16 with tau from T13): streamlines, nullclines, the curve of T17's p*_- and
+    p*_+ as functions of tau (a mode left of p*_-(tau) shrinks while tau is that small: the
+    curriculum of observation #8 and the trapping of #10), and trajectories from `starts` =
+    [(p0, tau0), ...] integrated with scipy's DOP853."""
+    from scipy.integrate import solve_ivp
+
+    fig, ax = plt.subplots(figsize=(6.4, 5.2), constrained_layout=True)
+    p = np.linspace(*p_range, 240)
+    tau = np.linspace(*tau_range, 240)
+    P, T = np.meshgrid(p, tau)
+    dP, dT = _parabola_ema_field(P, T, sigma2, eta, beta)
+    ax.streamplot(P, T, dP, dT, color=np.log10(np.hypot(dP, dT) + 1e-12), cmap="Greys", density=1.1,
+                  linewidth=0.7, arrowsize=0.8)
+    ax.contour(P, T, dP, levels=[0.0], colors="#0072B2", linewidths=1.3)
+    ax.contour(P, T, dT, levels=[0.0], colors="#D55E00", linewidths=1.3)
+    lam = 1.0 + sigma2
+    tt = np.linspace(max(tau_range[0], np.sqrt(4 * eta * lam)) if eta > 0 else tau_range[0], tau_range[1], 300)
+    disc = np.sqrt(np.maximum(tt**2 - 4 * eta * lam, 0.0))
+    ax.plot((tt - disc) / (2 * lam), tt, color="#E69F00", lw=2.0, ls=":", label=r"$p^*_-(\tau)$ (T17)")
+    ax.plot((tt + disc) / (2 * lam), tt, color="#009E73", lw=2.0, ls=":", label=r"$p^*_+(\tau)$ (T17)")
+    ax.plot([], [], color="#0072B2", label=r"nullcline $\dot p=0$")
+    ax.plot([], [], color="#D55E00", label=r"nullcline $\dot\tau=0$")
+    for p0, tau0 in starts:
+        sol = solve_ivp(lambda t, y: _parabola_ema_field(y[0], y[1], sigma2, eta, beta), (0.0, t_max), [p0, tau0],
+                        method="DOP853", rtol=1e-9, atol=1e-12, dense_output=False,
+                        t_eval=np.concatenate([[0.0], np.geomspace(1e-3, t_max, 400)]))
+        ax.plot(sol.y[0], sol.y[1], color="#CC79A7", lw=1.6)
+        ax.plot([p0], [tau0], "s", color="#CC79A7", ms=5)
+    ax.set_xlim(*p_range)
+    ax.set_ylim(*tau_range)
+    ax.set_xlabel(r"predictor eigenvalue $p_j$")
+    ax.set_ylabel(r"$\tau_j$ (target / online)")
+    ax.set_title(rf"EMA mode on the parabola (T13, T16): $\sigma^2$={sigma2}, $\eta$={eta}, $\beta$={beta}",
+                 fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
     return fig
