@@ -10,6 +10,7 @@ from . import flows as flows
 from . import integrate as integrate
 from . import results as results
 from . import stochastic as stochastic
+from . import symbolic as symbolic
 from ._simulate import save_times as save_times
 from ._simulate import simulate as simulate
 from ._version import __version__ as __version__

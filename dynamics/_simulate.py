@@ -8,11 +8,12 @@ import jax
 import jax.numpy as jnp
 
 from .config import Config
-from .flows import byol_flow, flow_args, initial_modes, initial_state, mode_args, mode_weight_flow, modes_to_weights
+from .flows import (ModeWeights, byol_flow, flow_args, initial_modes, initial_state, mode_args,
+                    mode_predictor_record, mode_weight_flow, modes_to_weights, predictor_record)
 from .integrate import SCIPY_METHODS, Trajectory, solve, solve_scipy
-from .results import full_dataset, modes_dataset
+from .results import full_dataset, kernel_entropy_series, mode_weight_matrix, modes_dataset
 
-__all__ = ["simulate", "save_times"]
+__all__ = ["simulate", "save_times", "with_kernel_entropy"]
 
 
 def save_times(config: Config) -> np.ndarray:
@@ -34,13 +35,37 @@ def _integrate(config: Config, vector_field, y0, args, ts: np.ndarray) -> Trajec
     return jax.tree_util.tree_map(np.asarray, traj)
 
 
+def _record(fn, ys: tuple, current: np.ndarray, reached: np.ndarray, dtype) -> np.ndarray:
+    """The predictor actually applied at the reached saved times (closed forms are recomputed from
+    the saved weights; `fn` returns trained predictors unchanged); NaN after an early stop."""
+    out = np.full_like(current, np.nan)
+    if reached.any():
+        rows = tuple(jnp.asarray(a[reached], dtype) for a in ys)
+        out[reached] = np.asarray(fn(*rows), dtype=np.float64)
+    return out
+
+
+def with_kernel_entropy(ds: xr.Dataset, config: Config, W: np.ndarray) -> xr.Dataset:
+    """Add the `kernel_entropy` diagnostic (T28 of the normalized embeddings W(t) x over fixed
+    inputs, `dynamics.results.kernel_entropy_series`) to a result."""
+    values, attrs = kernel_entropy_series(config, W)
+    ds["kernel_entropy"] = ("time", values, attrs)
+    return ds
+
+
 def simulate(config: Config) -> xr.Dataset:
     """Integrate the run that `config` describes and return it in the shared result schema.
 
     `model="full"`: the matrix flow `byol_flow` (T2)-(T5); `model="modes"`: the eigenmode flow
     (T11)-(T13b), integrated in the weight coordinates of (T13b) (`mode_weight_flow`, no
-    singularity when a mode collapses) and reported as (p_j, s_j, tau_j). With `dtype="float64"` (the default) the solve runs inside `jax.enable_x64()`, a
-    scoped switch that is restored on return; nothing global is changed.
+    singularity when a mode collapses) and reported as (p_j, s_j, tau_j). With `dtype="float64"` (the
+    default) the solve runs inside `jax.enable_x64()`, a scoped switch that is restored on return;
+    nothing global is changed.
+
+    Closed-form predictors (THEORY.md §6-§8) are recomputed from the weights at every evaluation;
+    the state's Wp (p) does not move, and the result's `Wp` / `eig_Wp` / `p` are the closed form
+    recomputed from the saved weights, i.e. the predictor the flow applied (attribute
+    `predictor_record`). How the expectation was formed is in the attribute `flow_expectation`.
 
     **Returns:** an `xarray.Dataset` (see README "Result schema"); its `status` says whether the
     trajectory reached `t_max` (`ok`), and values after an early stop are NaN.
@@ -55,15 +80,21 @@ def simulate(config: Config) -> xr.Dataset:
             args = flow_args(config, dtype)
             traj = _integrate(config, byol_flow, initial_state(config, dtype), args, ts)
             W, Wp, Wa = (np.asarray(a, dtype=np.float64) for a in traj.ys)
-            return full_dataset(config, ts.astype(np.float64), W, Wp, Wa, np.asarray(args.X, np.float64),
-                                np.asarray(args.XS, np.float64), int(traj.status), np.asarray(traj.reached),
-                                int(traj.num_steps))
+            Wp = _record(lambda W_, Wp_, Wa_: predictor_record(W_, Wp_, Wa_, args), (W, Wp, Wa), Wp,
+                         np.asarray(traj.reached), dtype)
+            ds = full_dataset(config, ts.astype(np.float64), W, Wp, Wa, np.asarray(args.X, np.float64),
+                              np.asarray(args.XS, np.float64), int(traj.status), np.asarray(traj.reached),
+                              int(traj.num_steps))
+            return with_kernel_entropy(ds, config, W)
         args = mode_args(config, dtype)
         y0 = jax.tree_util.tree_map(np.asarray, modes_to_weights(initial_modes(config, dtype)))
         traj = _integrate(config, mode_weight_flow, y0, args, ts)
         p, w, wa = (np.asarray(a, dtype=np.float64) for a in traj.ys)
+        p = _record(lambda *y: mode_predictor_record(ModeWeights(*y), args), (p, w, wa), p,
+                    np.asarray(traj.reached), dtype)
         with np.errstate(divide="ignore", invalid="ignore"):
             s, tau = w**2, np.where(w != 0, wa / w, np.nan)
-        return modes_dataset(config, ts.astype(np.float64), p, s, tau, np.asarray(args.lam_d, np.float64),
-                             np.asarray(args.lam_s, np.float64), int(traj.status), np.asarray(traj.reached),
-                             int(traj.num_steps))
+        ds = modes_dataset(config, ts.astype(np.float64), p, s, tau, np.asarray(args.lam_d, np.float64),
+                           np.asarray(args.lam_s, np.float64), int(traj.status), np.asarray(traj.reached),
+                           int(traj.num_steps))
+        return with_kernel_entropy(ds, config, mode_weight_matrix(config, w))

@@ -7,7 +7,9 @@ import sys
 
 from .._version import __version__
 from ..config import ConfigError
+from ._plot_cmd import add_plot_parser
 from ._simulate_cmd import add_simulate_parser
+from ._theory_cmd import add_theory_parser
 from ._sweep_cmd import add_sweep_parser
 
 __all__ = ["main", "build_parser"]
@@ -21,7 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ssl-dynamics {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_simulate_parser(sub)
+    add_theory_parser(sub)
     add_sweep_parser(sub)
+    add_plot_parser(sub)
     return parser
 
 

@@ -25,6 +25,19 @@ _HELP = {
     "t_max": "end time of the flow",
     "n_save": "number of saved times",
     "solver": "diffrax tsit5/dopri5/dopri8 or scipy-rk45/dop853/radau/lsoda reference",
+    "predictor": "trained (T2), symmetric (A3), identity (no predictor), or a closed form recomputed from W"
+                 " (THEORY.md §6-§8): power (W X W^T)^alpha (T21), power_normalized / directpred (T20) /"
+                 " directcopy (normalized spectral power of C = W(X+X')W^T), ridge_lstsq (T26),"
+                 " soft_projector C(C+eps I)^-1, inverse_sqrt (C+eps I)^-1/2",
+    "predictor_alpha": "power alpha of power / power_normalized; unset = 0.5 (directpred 0.5, directcopy 1 fixed)",
+    "predictor_eps": "epsilon of a closed-form predictor; unset = its default (directpred 0.1, directcopy 0.25,"
+                     " soft_projector and inverse_sqrt 0.1, others 0)",
+    "predictor_eps_convention": "power family: eps after the power (T20, [TCG21]) or before it ([HLZ23])",
+    "loss": "euclidean (T1), cosine, or their IsoLoss variants (z1 gets dL/dp; T23)",
+    "expectation": "exact (euclidean losses), sampled (model full: fixed sample of view pairs) or mean_field"
+                   " (cosine losses, T25)",
+    "n_samples": "view pairs of the fixed sample for expectation=sampled (used in both orders)",
+    "sample_seed": "seed of the fixed sample (common random numbers across runs)",
 }
 
 

@@ -15,10 +15,29 @@ from typing import Any
 
 from ._errors import ConfigError
 
-__all__ = ["Config", "CHOICES", "MATRIX_FIELDS", "VECTOR_FIELDS"]
+__all__ = ["Config", "CHOICES", "MATRIX_FIELDS", "VECTOR_FIELDS", "CLOSED_FORM_PREDICTORS", "POWER_PREDICTORS",
+           "FIXED_PREDICTOR_ALPHA", "DEFAULT_PREDICTOR_ALPHA", "DEFAULT_PREDICTOR_EPS", "LOSSES"]
 
 Matrix = tuple[tuple[float, ...], ...]
 Vector = tuple[float, ...]
+
+#: Closed-form predictors (THEORY.md §6-§8), named by what they compute (`dynamics.flows._predictors`).
+CLOSED_FORM_PREDICTORS = ("power", "power_normalized", "directpred", "directcopy", "ridge_lstsq",
+                          "soft_projector", "inverse_sqrt")
+#: Closed forms that take a power alpha and an epsilon convention.
+POWER_PREDICTORS = ("power", "power_normalized", "directpred", "directcopy")
+#: Predictors whose power is fixed by their definition: DirectPred (T20) and DirectCopy (§6).
+FIXED_PREDICTOR_ALPHA = {"directpred": 0.5, "directcopy": 1.0}
+#: Power of `power` and `power_normalized` when `predictor_alpha` is unset.
+DEFAULT_PREDICTOR_ALPHA = 0.5
+#: Epsilon of each closed form when `predictor_eps` is unset: DirectPred 0.1 (T20, best on STL-10),
+#: DirectCopy 0.25 (§6), the exact forms (0) for power, power_normalized and ridge_lstsq;
+#: soft_projector 0.1 (eps sets its level, eps / (sigma2 (1 + sigma2)) under A2; eps = 0 would be the
+#: hard projector onto the range, Wp = I there) and inverse_sqrt 0.1 (finite as a mode collapses).
+DEFAULT_PREDICTOR_EPS = {"power": 0.0, "power_normalized": 0.0, "directpred": 0.1, "directcopy": 0.25,
+                         "ridge_lstsq": 0.0, "soft_projector": 0.1, "inverse_sqrt": 0.1}
+#: Losses (THEORY.md (T1), §7): Euclidean, cosine and their IsoLoss variants.
+LOSSES = ("euclidean", "cosine", "isoloss_euclidean", "isoloss_cosine")
 
 #: Allowed values of every string-valued field.
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -27,7 +46,10 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "basis": ("identity", "random"),
     "target": ("ema", "online"),
     "stop_gradient": ("target", "none", "online"),
-    "predictor": ("trained", "symmetric", "identity"),
+    "predictor": ("trained", "symmetric", "identity") + CLOSED_FORM_PREDICTORS,
+    "predictor_eps_convention": ("after_power", "before_power"),
+    "loss": LOSSES,
+    "expectation": ("exact", "sampled", "mean_field"),
     "init": ("random", "balanced", "given"),
     "save_spacing": ("linear", "log"),
     "solver": ("tsit5", "dopri5", "dopri8", "scipy-rk45", "scipy-dop853", "scipy-radau", "scipy-lsoda"),
@@ -66,7 +88,26 @@ class Config:
       (gradient flows through both branches into W; with `target="online"` this is (T5)), `"online"`
       (the "wrong side" ablation of §7: only the target branch carries gradient).
     - `predictor`: `"trained"` (T2 at relative rate `alpha_p`), `"symmetric"` (the T2 flow
-      symmetrized, assumption A3 of Thm 3) or `"identity"` (no predictor, Wp = I).
+      symmetrized, assumption A3 of Thm 3), `"identity"` (no predictor, Wp = I), or a closed form
+      recomputed from the weights at every evaluation (no gradient through it; THEORY.md §6-§8):
+      `"power"` (W X W^T)^alpha (T21), `"power_normalized"` (normalized spectral power of
+      C = W (X+X') W^T plus eps), `"directpred"` (the same at alpha = 1/2, T20),
+      `"directcopy"` (C/||C||_2 + eps I), `"ridge_lstsq"` (Wa X W^T (C + eps I)^+, T26 in the
+      columns convention), `"soft_projector"` (C (C + eps I)^+), `"inverse_sqrt"` ((C + eps I)^{-1/2}).
+    - `predictor_alpha` (power family only; unset = 0.5, fixed at 0.5 for directpred and 1 for
+      directcopy), `predictor_eps` (>= 0; unset = `DEFAULT_PREDICTOR_EPS[predictor]`, see
+      `predictor_eps_effective`), `predictor_eps_convention` (`"after_power"`: v^alpha + eps, T20 and
+      [TCG21] code; `"before_power"`: (v + eps)^alpha, [HLZ23] code; power family only).
+
+    **Loss and expectation** (THEORY.md §7)
+
+    - `loss`: `"euclidean"` (T1), `"cosine"` (-p^T z2 / (||p|| ||z2||)), `"isoloss_euclidean"`,
+      `"isoloss_cosine"` (IsoLoss: z1 receives the gradient dL/dp of the prediction, realized as a
+      stop-gradient target; a trained predictor still follows dL/dWp).
+    - `expectation`: `"exact"` (closed-form moments; Euclidean losses only), `"sampled"` (model
+      full: autodiff of the loss on `n_samples` view pairs drawn once from `sample_seed`, used in
+      both orders, common random numbers across runs) or `"mean_field"` (cosine losses: norms
+      replaced by their root-mean-square values, T25 under A2 with the power predictor).
 
     **Rates**: `alpha_p` > 0 (predictor relative rate), `beta` >= 0 (EMA rate), `eta` >= 0 (weight
     decay on W), `eta_p` (weight decay on Wp; unset follows `eta`, see `eta_p_effective`).
@@ -74,7 +115,8 @@ class Config:
     **Initialization** (`init`): `"random"` draws W with N(0, init_scale^2 / n1) entries and Wp with
     N(0, init_scale_p^2 / n2) entries (`seed`); `"balanced"` draws W likewise and sets
     Wp = sqrt(alpha_p) (W W^T)^{1/2}, so that C = 0 in (T6); `"given"` takes `W0`, `Wp0` (and
-    optionally `Wa0`). Wa(0) = `tau0` W(0) unless `Wa0` is given. For `model="modes"` the initial
+    optionally `Wa0`; `Wp0` is not needed for identity or closed-form predictors, whose Wp(0) is
+    set from W(0)). Wa(0) = `tau0` W(0) unless `Wa0` is given. For `model="modes"` the initial
     (p_j, s_j, tau_j) are `p0`, `s0` and `tau0_modes` (default `tau0` for every mode); unset `s0` is
     init_scale^2 * geomspace(1e-2, 1, n2) and unset `p0` is sqrt(alpha_p s0) (on the parabola of T14)
     for `init="balanced"`, else init_scale_p * geomspace(1e-2, 1, n2).
@@ -102,6 +144,13 @@ class Config:
     target: str = "ema"
     stop_gradient: str = "target"
     predictor: str = "trained"
+    predictor_alpha: float | None = None
+    predictor_eps: float | None = None
+    predictor_eps_convention: str = "after_power"
+    loss: str = "euclidean"
+    expectation: str = "exact"
+    n_samples: int = 4096
+    sample_seed: int = 0
     alpha_p: float = 1.0
     beta: float = 0.5
     eta: float = 0.01
@@ -137,10 +186,10 @@ class Config:
             value = getattr(self, name)
             if value not in allowed:
                 raise ConfigError(name, value, f"must be one of {', '.join(allowed)}")
-        for name in ("n1", "n2", "n_save", "max_steps"):
+        for name in ("n1", "n2", "n_save", "max_steps", "n_samples"):
             _set(self, name, _as_int(name, getattr(self, name), minimum=1))
         _set(self, "n_save", _as_int("n_save", self.n_save, minimum=2))
-        for name in ("seed", "data_seed"):
+        for name in ("seed", "data_seed", "sample_seed"):
             _set(self, name, _as_int(name, getattr(self, name), minimum=0))
         _check_float(self, "sigma2", lo=0.0, why="augmentation variance, X' = sigma2 I")
         _check_float(self, "alpha_p", lo=0.0, lo_open=True, why="predictor relative rate, T2")
@@ -159,6 +208,8 @@ class Config:
         self._check_data()
         self._check_init()
         self._check_model()
+        self._check_predictor()
+        self._check_loss()
 
     def _check_data(self) -> None:
         n1 = self.n1
@@ -206,7 +257,7 @@ class Config:
                                 ("Wa0", (self.n2, self.n1))):
                 value = getattr(self, name)
                 if value is None:
-                    if name == "Wa0":
+                    if name == "Wa0" or (name == "Wp0" and self.predictor not in ("trained", "symmetric")):
                         continue
                     raise ConfigError(name, None, f"init='given' needs {name} ({shape[0]} x {shape[1]})")
                 got = (len(value), len(value[0]) if value else 0)
@@ -239,11 +290,74 @@ class Config:
         if self.target == "online" and self.tau0_modes is not None and any(v != 1.0 for v in self.tau0_modes):
             raise ConfigError("tau0_modes", self.tau0_modes, "must be all 1 with target='online'")
 
+    def _check_predictor(self) -> None:
+        closed = self.predictor in CLOSED_FORM_PREDICTORS
+        if self.predictor_alpha is not None:
+            _check_float(self, "predictor_alpha", lo=0.0, lo_open=True,
+                         why="power of the closed-form predictor; alpha <= 0 has no stable non-zero fixed"
+                             " point (§7), use predictor='identity' for alpha = 0")
+            if self.predictor not in POWER_PREDICTORS:
+                raise ConfigError("predictor_alpha", self.predictor_alpha,
+                                  f"is only used with predictor in {', '.join(POWER_PREDICTORS)}"
+                                  f" (predictor = {self.predictor!r})")
+            fixed = FIXED_PREDICTOR_ALPHA.get(self.predictor)
+            if fixed is not None and self.predictor_alpha != fixed:
+                raise ConfigError("predictor_alpha", self.predictor_alpha,
+                                  f"predictor={self.predictor!r} fixes alpha = {fixed:g}; use"
+                                  " predictor='power_normalized' for another power")
+        if self.predictor_eps is not None:
+            _check_float(self, "predictor_eps", lo=0.0, why="epsilon of the closed-form predictor")
+            if not closed:
+                raise ConfigError("predictor_eps", self.predictor_eps,
+                                  f"is only used with a closed-form predictor ({', '.join(CLOSED_FORM_PREDICTORS)});"
+                                  f" predictor = {self.predictor!r}")
+        if self.predictor_eps_convention != "after_power" and self.predictor not in POWER_PREDICTORS:
+            raise ConfigError("predictor_eps_convention", self.predictor_eps_convention,
+                              f"is only used with predictor in {', '.join(POWER_PREDICTORS)}"
+                              f" (predictor = {self.predictor!r})")
+
+    def _check_loss(self) -> None:
+        euclidean = self.loss in ("euclidean", "isoloss_euclidean")
+        if self.expectation == "exact" and not euclidean:
+            raise ConfigError("expectation", "exact",
+                              f"loss={self.loss!r} has no closed-form expectation: use expectation='sampled'"
+                              " (model='full') or 'mean_field'")
+        if self.expectation == "mean_field" and euclidean:
+            raise ConfigError("expectation", "mean_field",
+                              f"is for the cosine losses; loss={self.loss!r} has an exact expectation,"
+                              " use expectation='exact'")
+        if self.expectation == "sampled" and self.model != "full":
+            raise ConfigError("expectation", "sampled",
+                              "needs model='full' (the view pairs are sampled in input space); the"
+                              " eigenmode model takes 'exact' or 'mean_field'")
+        if self.expectation == "sampled" and self.n_samples < 3 * self.n1:
+            raise ConfigError("n_samples", self.n_samples,
+                              f"must be >= 3 n1 = {3 * self.n1} for expectation='sampled' (the sample's second"
+                              " moments are matched to X and X' exactly)")
+
     # ------------------------------------------------------------------ derived values
     @property
     def eta_p_effective(self) -> float:
         """Weight decay on Wp: `eta_p`, or `eta` when `eta_p` is unset (T2)."""
         return self.eta if self.eta_p is None else self.eta_p
+
+    @property
+    def predictor_alpha_effective(self) -> float | None:
+        """Power of a power-family closed form: fixed for directpred (1/2) and directcopy (1), else
+        `predictor_alpha` or `DEFAULT_PREDICTOR_ALPHA`; None for the other predictors."""
+        if self.predictor not in POWER_PREDICTORS:
+            return None
+        if self.predictor in FIXED_PREDICTOR_ALPHA:
+            return FIXED_PREDICTOR_ALPHA[self.predictor]
+        return DEFAULT_PREDICTOR_ALPHA if self.predictor_alpha is None else self.predictor_alpha
+
+    @property
+    def predictor_eps_effective(self) -> float | None:
+        """Epsilon of a closed form: `predictor_eps` or `DEFAULT_PREDICTOR_EPS[predictor]`; None
+        for trained / symmetric / identity predictors."""
+        if self.predictor not in CLOSED_FORM_PREDICTORS:
+            return None
+        return DEFAULT_PREDICTOR_EPS[self.predictor] if self.predictor_eps is None else self.predictor_eps
 
     @property
     def n_modes(self) -> int:
@@ -283,6 +397,9 @@ class Config:
                 value = "unset"
             out[f.name] = value
         out["eta_p_effective"] = self.eta_p_effective
+        for name in ("predictor_alpha_effective", "predictor_eps_effective"):
+            value = getattr(self, name)
+            out[name] = "unset" if value is None else value
         return out
 
     @classmethod

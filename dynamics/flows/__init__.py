@@ -1,4 +1,5 @@
-"""Vector fields `f(t, y, args)`: the full-matrix flow (T2)-(T5) and the eigenmode flow (T11)-(T13b)."""
+"""Vector fields `f(t, y, args)`: the full-matrix flow (T2)-(T5) and the eigenmode flow (T11)-(T13b), with the
+losses (T1, §7) and closed-form predictors (T20, T21, T26, §8) of THEORY.md §6-§8."""
 
 from ._build import flow_args as flow_args
 from ._build import gradient_path as gradient_path
@@ -6,13 +7,34 @@ from ._build import initial_modes as initial_modes
 from ._build import initial_state as initial_state
 from ._build import mode_args as mode_args
 from ._full import byol_flow as byol_flow
+from ._full import exact_descent as exact_descent
 from ._full import expected_loss as expected_loss
 from ._full import prediction_residual as prediction_residual
+from ._full import predictor_in_use as predictor_in_use
+from ._full import predictor_record as predictor_record
+from ._losses import SAMPLE_LOSSES as SAMPLE_LOSSES
+from ._losses import cosine_sample_loss as cosine_sample_loss
+from ._losses import euclidean_sample_loss as euclidean_sample_loss
+from ._losses import isoloss as isoloss
+from ._losses import isoloss_target as isoloss_target
+from ._losses import mean_field_descent as mean_field_descent
+from ._losses import sampled_descent as sampled_descent
+from ._losses import sampled_objective as sampled_objective
 from ._modes import mode_flow as mode_flow
 from ._modes import mode_loss as mode_loss
+from ._modes import mode_predictor_in_use as mode_predictor_in_use
+from ._modes import mode_predictor_record as mode_predictor_record
 from ._modes import mode_weight_flow as mode_weight_flow
 from ._modes import modes_to_weights as modes_to_weights
 from ._modes import weights_to_modes as weights_to_modes
+from ._predictors import CLOSED_FORM_PREDICTORS as CLOSED_FORM_PREDICTORS
+from ._predictors import PredictorStatistics as PredictorStatistics
+from ._predictors import closed_form_predictor as closed_form_predictor
+from ._predictors import expected_statistics as expected_statistics
+from ._predictors import mode_closed_form_predictor as mode_closed_form_predictor
+from ._predictors import sample_statistics as sample_statistics
+from ._predictors import spectral_predictor as spectral_predictor
+from ._samples import view_pair_sample as view_pair_sample
 from ._state import BYOLState as BYOLState
 from ._state import FlowArgs as FlowArgs
 from ._state import GradientPath as GradientPath

@@ -1,41 +1,90 @@
-"""Decoupled eigenmode dynamics, THEORY.md (T11)-(T13) and (T13b) [TCG21 Eqs. 11-17]."""
+"""Decoupled eigenmode dynamics, THEORY.md (T11)-(T13) and (T13b) [TCG21 Eqs. 11-17], with the closed-form
+predictors (T20)-(T21), IsoLoss (T23) and the cosine mean field (T25) of §6-§8."""
 
 from __future__ import annotations
 
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from ..config import POWER_PREDICTORS
+from ._predictors import mode_closed_form_predictor
 from ._state import ModeArgs, ModeState, ModeWeights
 
-__all__ = ["mode_flow", "mode_weight_flow", "mode_loss", "weights_to_modes", "modes_to_weights"]
+__all__ = ["mode_flow", "mode_weight_flow", "mode_loss", "weights_to_modes", "modes_to_weights",
+           "mode_predictor_in_use", "mode_predictor_record"]
+
+
+def _mode_predictor(p: Array, f: Array, c: Array, cto: Array, args: ModeArgs) -> Array:
+    path = args.path
+    if path.predictor == "identity":
+        return jnp.ones_like(p)
+    if not path.predictor_is_closed_form:
+        return p
+    if args.predictor_eps is None or (path.predictor in POWER_PREDICTORS and args.predictor_alpha is None):
+        raise ValueError(f"predictor = {path.predictor!r} needs ModeArgs.predictor_alpha and predictor_eps;"
+                         " build the arguments with dynamics.flows.mode_args(config)")
+    return mode_closed_form_predictor(path.predictor, f, c, cto, args.predictor_alpha, args.predictor_eps,
+                                      path.eps_convention)
+
+
+def mode_predictor_in_use(p: Array, w: Array, wa: Array, args: ModeArgs) -> Float[Array, "... m"]:
+    r"""The predictor eigenvalue applied on each mode: the state's p (trained / symmetric), 1
+    (identity), or the closed form of $f_j = \lambda_d w_j^2$, $c_j = \lambda_s w_j^2$,
+    $c_{to,j} = \lambda_d w_{a,j} w_j$ (`mode_closed_form_predictor`; normalizations over the modes
+    on the last axis). `wa` is the target in use (w itself for SimSiam)."""
+    return _mode_predictor(p, args.lam_d * w**2, args.lam_s * w**2, args.lam_d * wa * w, args)
+
+
+def _check_mode_expectation(args: ModeArgs) -> None:
+    if args.path.expectation == "sampled":
+        raise ValueError("expectation = 'sampled' needs the full model (the view pairs live in input space)")
 
 
 def mode_flow(t: Float[Array, ""], y: ModeState, args: ModeArgs) -> ModeState:
-    r"""d(p_j, s_j, tau_j)/dt for every mode, THEORY.md (T11)-(T13), generalized as in (T13b).
+    r"""d(p_j, s_j, tau_j)/dt for every mode, THEORY.md (T11)-(T13), generalized as in (T13b), with
+    the losses and closed-form predictors of §6-§8.
 
     With $\lambda_d$, $\lambda_s$ the mode's eigenvalues of X and X + X' (under A2: 1, 1 + sigma^2),
     the relative growth of the online weight, $g = \dot w / w$, is
 
-    $g = p(\tau\lambda_d - p\lambda_s)$ [online branch] $+ (p\lambda_d - \tau\lambda_s)$ [target
-    branch, without stop-gradient] $- \eta$,
+    $g = p(\tau\lambda_d - p\lambda_s)$ [online branch; IsoLoss (T23): $\tau\lambda_d - p\lambda_s$]
+    $+ (p\lambda_d - \tau\lambda_s)$ [target branch, without stop-gradient] $- \eta$,
 
     and $\dot s = 2 s g$ (T12), $\dot p = \alpha_p s (\tau\lambda_d - p\lambda_s) - \eta_p p$ (T11; the
     gradient term only when the online branch carries gradient; p = 1 fixed for the identity
     predictor), $\dot\tau = \beta (1 - \tau) - \tau g$ (T13; $\tau \equiv 1$ for SimSiam). Each line is
     the scalar case of `byol_flow` with $s = w^2$, $\tau = w_a / w$.
+
+    A closed-form predictor sets $p_j$ from $(s_j, \tau_j)$ at every evaluation
+    (`mode_predictor_in_use`; $\dot p = 0$, the state's p is a record). `expectation="mean_field"`
+    (cosine losses): with $P^2 = \sum p^2 \lambda_s s$, $Z^2 = \sum \lambda_s \tau^2 s$,
+    $Q = \sum p \lambda_d \tau s$ and $G = \tau\lambda_d/(PZ) - Q p \lambda_s/(P^3 Z)$, the online
+    branch gives $g = pG$ (IsoLoss: $G$) and $\dot p = \alpha_p s G$, the target branch
+    $p\lambda_d/(PZ) - Q\lambda_s\tau/(PZ^3)$: the eigenmode form of `mean_field_descent` ((T25) under
+    A2 with the power predictor). Modes are coupled through the sums and the normalizations, so
+    all modes of a run must sit on the last axis of one state.
     """
     path = args.path
-    p, s, tau = y.p, y.s, y.tau
-    gap = tau * args.lam_d - p * args.lam_s
+    _check_mode_expectation(args)
+    s, tau = y.s, y.tau
+    p = _mode_predictor(y.p, args.lam_d * s, args.lam_s * s, args.lam_d * tau * s, args)
     g = -args.eta * jnp.ones_like(s)
-    dp = -args.eta_p * p
+    grad_p = jnp.zeros_like(p)
+    if path.expectation == "mean_field":
+        P = jnp.sqrt(jnp.sum(p**2 * args.lam_s * s, axis=-1, keepdims=True))
+        Z = jnp.sqrt(jnp.sum(args.lam_s * tau**2 * s, axis=-1, keepdims=True))
+        Q = jnp.sum(p * args.lam_d * tau * s, axis=-1, keepdims=True)
+        gap = tau * args.lam_d / (P * Z) - Q * p * args.lam_s / (P**3 * Z)
+        target_term = p * args.lam_d / (P * Z) - Q * args.lam_s * tau / (P * Z**3)
+    else:
+        gap = tau * args.lam_d - p * args.lam_s
+        target_term = p * args.lam_d - tau * args.lam_s
     if path.online_branch_has_gradient:
-        g = g + p * gap
-        dp = dp + args.alpha_p * s * gap
+        g = g + (gap if path.isoloss else p * gap)
+        grad_p = s * gap
     if path.target_branch_has_gradient:
-        g = g + p * args.lam_d - tau * args.lam_s
-    if path.predictor == "identity":
-        dp = jnp.zeros_like(p)
+        g = g + target_term
+    dp = args.alpha_p * grad_p - args.eta_p * y.p if path.predictor_is_trained else jnp.zeros_like(y.p)
     ds = 2.0 * s * g
     dtau = jnp.zeros_like(tau) if path.target == "online" else args.beta * (1.0 - tau) - tau * g
     return ModeState(dp, ds, dtau)
@@ -49,30 +98,54 @@ def mode_loss(y: ModeState, args: ModeArgs) -> Float[Array, ""]:
 
 
 def mode_weight_flow(t: Float[Array, ""], y: ModeWeights, args: ModeArgs) -> ModeWeights:
-    r"""d(w_p, w, w_a)/dt for every mode, THEORY.md (T13b): the scalar case of (T2)-(T4).
+    r"""d(w_p, w, w_a)/dt for every mode, THEORY.md (T13b): the scalar case of (T2)-(T4), with the
+    losses and closed-form predictors of §6-§8 as in `mode_flow`.
 
     With $R = w_a\lambda_d - w_p w \lambda_s$: $\dot w_p = \alpha_p R w - \eta_p w_p$,
-    $\dot w = w_p R - \eta w$ (online branch), plus $w_p w \lambda_d - w_a \lambda_s$ when the target
-    branch carries gradient, and $\dot w_a = \beta (w - w_a)$ (SimSiam: $w_a \equiv w$). The same
-    system as `mode_flow` under $s = w^2$, $\tau = w_a / w$, but without the coordinate singularity
-    of $\tau$ at $w \to 0$: a collapsing mode stays bounded here, so `simulate` and `sweep`
-    integrate this form and report (p, s, tau).
+    $\dot w = w_p R - \eta w$ (online branch; IsoLoss: $R$), plus $w_p w \lambda_d - w_a \lambda_s$
+    when the target branch carries gradient, and $\dot w_a = \beta (w - w_a)$ (SimSiam:
+    $w_a \equiv w$). Mean field (cosine losses): $R$ becomes
+    $w_a\lambda_d/(PZ) - Q w_p w\lambda_s/(P^3 Z)$ and the target term
+    $w_p w\lambda_d/(PZ) - Q w_a\lambda_s/(PZ^3)$, with $P^2 = \sum w_p^2\lambda_s w^2$,
+    $Z^2 = \sum\lambda_s w_a^2$, $Q = \sum w_p\lambda_d w w_a$. A closed-form predictor replaces
+    $w_p$ by `mode_predictor_in_use` and keeps the state's $w_p$ fixed (a record).
+
+    The same system as `mode_flow` under $s = w^2$, $\tau = w_a / w$, but without the coordinate
+    singularity of $\tau$ at $w \to 0$: a collapsing mode stays bounded here, so `simulate` and
+    `sweep` integrate this form and report (p, s, tau). Modes are coupled by the normalized closed
+    forms and the mean field: keep all modes of a run on the last axis of one state.
     """
     path = args.path
-    p, w = y.p, y.w
+    _check_mode_expectation(args)
+    w = y.w
     wa = w if path.target == "online" else y.wa
+    p = mode_predictor_in_use(y.p, w, wa, args)
     dw = -args.eta * w
-    dp = -args.eta_p * p
-    if path.online_branch_has_gradient:
+    grad_p = jnp.zeros_like(p)
+    if path.expectation == "mean_field":
+        P = jnp.sqrt(jnp.sum(p**2 * args.lam_s * w**2, axis=-1, keepdims=True))
+        Z = jnp.sqrt(jnp.sum(args.lam_s * wa**2, axis=-1, keepdims=True))
+        Q = jnp.sum(p * args.lam_d * w * wa, axis=-1, keepdims=True)
+        R = wa * args.lam_d / (P * Z) - Q * p * w * args.lam_s / (P**3 * Z)
+        target_term = p * w * args.lam_d / (P * Z) - Q * wa * args.lam_s / (P * Z**3)
+    else:
         R = wa * args.lam_d - p * w * args.lam_s
-        dw = dw + p * R
-        dp = dp + args.alpha_p * R * w
+        target_term = p * w * args.lam_d - wa * args.lam_s
+    if path.online_branch_has_gradient:
+        dw = dw + (R if path.isoloss else p * R)
+        grad_p = R * w
     if path.target_branch_has_gradient:
-        dw = dw + p * w * args.lam_d - wa * args.lam_s
-    if path.predictor == "identity":
-        dp = jnp.zeros_like(p)
+        dw = dw + target_term
+    dp = args.alpha_p * grad_p - args.eta_p * y.p if path.predictor_is_trained else jnp.zeros_like(y.p)
     dwa = dw if path.target == "online" else args.beta * (w - y.wa)
     return ModeWeights(dp, dw, dwa)
+
+
+def mode_predictor_record(y: ModeWeights, args: ModeArgs) -> Float[Array, "... m"]:
+    """The predictor eigenvalues actually applied at saved states (`mode_predictor_in_use`; leading
+    axes are batch axes, e.g. time): the state's p for trained / symmetric predictors."""
+    wa = y.w if args.path.target == "online" else y.wa
+    return mode_predictor_in_use(y.p, y.w, wa, args)
 
 
 def modes_to_weights(y: ModeState) -> ModeWeights:

@@ -43,12 +43,25 @@ class GradientPath(eqx.Module):
     - `target`: "ema" (T4) or "online" (SimSiam, Wa = W).
     - `stop_gradient`: "target" (T2-T3), "none" (both branches carry gradient; T5 when Wa = W),
       "online" (only the target branch carries gradient; the wrong-side ablation of §7).
-    - `predictor`: "trained" (T2), "symmetric" (T2 symmetrized, A3 of Thm 3), "identity" (Wp = I).
+    - `predictor`: "trained" (T2), "symmetric" (T2 symmetrized, A3 of Thm 3), "identity" (Wp = I),
+      or one of the closed forms of `dynamics.flows.CLOSED_FORM_PREDICTORS` (T20, T21, T26, §6-§8),
+      recomputed from the weights at every evaluation, with no gradient through it.
+    - `loss`: "euclidean" (T1), "cosine" (§7), "isoloss_euclidean", "isoloss_cosine" (IsoLoss of
+      §7: the online output z1 receives the gradient that the prediction p receives).
+    - `expectation`: how the expected flow is formed: "exact" (closed-form moments, Euclidean
+      losses), "sampled" (a fixed sample of view pairs in `FlowArgs.x1`, `x2`, autodiff of the
+      sampled loss) or "mean_field" (cosine losses, norms replaced by their root-mean-square values;
+      T25 under A2 with the power predictor).
+    - `eps_convention`: where the closed-form power predictors add epsilon: "after_power" (T20,
+      [TCG21] code) or "before_power" ([HLZ23] code).
     """
 
     target: str = eqx.field(static=True, default="ema")
     stop_gradient: str = eqx.field(static=True, default="target")
     predictor: str = eqx.field(static=True, default="trained")
+    loss: str = eqx.field(static=True, default="euclidean")
+    expectation: str = eqx.field(static=True, default="exact")
+    eps_convention: str = eqx.field(static=True, default="after_power")
 
     @property
     def online_branch_has_gradient(self) -> bool:
@@ -58,10 +71,35 @@ class GradientPath(eqx.Module):
     def target_branch_has_gradient(self) -> bool:
         return self.stop_gradient != "target"
 
+    @property
+    def predictor_is_trained(self) -> bool:
+        """True for "trained" and "symmetric": Wp follows its own gradient flow (T2)."""
+        return self.predictor in ("trained", "symmetric")
+
+    @property
+    def predictor_is_closed_form(self) -> bool:
+        """True when Wp is a function of the weights (T20, T21, T26, §8), not a state variable."""
+        return self.predictor not in ("trained", "symmetric", "identity")
+
+    @property
+    def isoloss(self) -> bool:
+        """True for the IsoLoss variants (§7, T23): z1 receives dL/dp instead of Wp^T dL/dp."""
+        return self.loss.startswith("isoloss_")
+
+    @property
+    def base_loss(self) -> str:
+        """"euclidean" or "cosine": the per-sample loss that the IsoLoss variants are built on."""
+        return self.loss.removeprefix("isoloss_")
+
 
 class FlowArgs(eqx.Module):
     """Arguments of the full-matrix flow (T2)-(T5): data moments `X` and `XS` = X + X', rates
-    `alpha_p`, `beta`, `eta`, `eta_p` (arrays, so they can be vmapped), and the static `path`."""
+    `alpha_p`, `beta`, `eta`, `eta_p` (arrays, so they can be vmapped), and the static `path`.
+
+    Optional (None unless the path needs them; `flow_args(config)` fills them in):
+    `predictor_alpha`, `predictor_eps` (the power and epsilon of a closed-form predictor) and
+    `x1`, `x2` (the fixed sample of view pairs, rows, for `expectation="sampled"`).
+    """
 
     X: Float[Array, "n1 n1"]
     XS: Float[Array, "n1 n1"]
@@ -70,11 +108,16 @@ class FlowArgs(eqx.Module):
     eta: Float[Array, ""]
     eta_p: Float[Array, ""]
     path: GradientPath = GradientPath()
+    predictor_alpha: Float[Array, ""] | None = None
+    predictor_eps: Float[Array, ""] | None = None
+    x1: Float[Array, "samples n1"] | None = None
+    x2: Float[Array, "samples n1"] | None = None
 
 
 class ModeArgs(eqx.Module):
     """Arguments of the eigenmode flow (T11)-(T13)/(T13b): per-mode eigenvalues `lam_d` of X and
-    `lam_s` of X + X' (under A2: 1 and 1 + sigma^2), rates, and the static `path`."""
+    `lam_s` of X + X' (under A2: 1 and 1 + sigma^2), rates, and the static `path`; optional
+    `predictor_alpha`, `predictor_eps` for a closed-form predictor (as in `FlowArgs`)."""
 
     lam_d: Float[Array, " m"]
     lam_s: Float[Array, " m"]
@@ -83,3 +126,5 @@ class ModeArgs(eqx.Module):
     eta: Float[Array, ""]
     eta_p: Float[Array, ""]
     path: GradientPath = GradientPath()
+    predictor_alpha: Float[Array, ""] | None = None
+    predictor_eps: Float[Array, ""] | None = None

@@ -12,7 +12,11 @@ from ..config import Config
 from ..integrate import STATUS_MESSAGES, Status, status_flag_attrs
 from ._diagnostics import full_diagnostics, mode_diagnostics
 
-__all__ = ["full_dataset", "modes_dataset", "theory_equations"]
+__all__ = ["full_dataset", "modes_dataset", "theory_equations", "flow_notes"]
+
+_PREDICTOR_EQUATIONS = {"power": "T21", "power_normalized": "T19 T20", "directpred": "T19 T20",
+                        "directcopy": "T19", "ridge_lstsq": "T26", "soft_projector": "§8", "inverse_sqrt": "§8"}
+_SHAPE_DIAGNOSTICS = ("commutator", "effective_rank", "participation_ratio", "projector_distance")
 
 _LONG_NAMES = {
     "W": "online weights W",
@@ -25,6 +29,10 @@ _LONG_NAMES = {
     "tau": "tau_j = target/online ratio on mode j",
     "loss": "expected BYOL loss (T1)",
     "balance_residual": "relative residual of Theorem 1 (T6)",
+    "commutator": "||[F, Wp]||_F, F = W X W^T (Thm 3)",
+    "effective_rank": "exp(entropy of the normalized eigenvalues of F)",
+    "participation_ratio": "(sum of eigenvalues of F)^2 / sum of their squares",
+    "projector_distance": "mean_j min(|q_j|, |1 - q_j|), q = eig(Wp) / max eig(Wp)",
     "reached": "True where the trajectory was computed",
 }
 
@@ -39,7 +47,42 @@ def theory_equations(config: Config) -> str:
             eqs.append("T5")
         if config.predictor == "symmetric":
             eqs.append("T8")
+    if config.predictor in _PREDICTOR_EQUATIONS:
+        eqs.append(_PREDICTOR_EQUATIONS[config.predictor])
+        if config.predictor == "power" and config.loss == "euclidean":
+            eqs.append("T22")
+    if config.loss.startswith("isoloss"):
+        eqs.append("T23")
+    if config.loss.endswith("cosine"):
+        eqs.append("T24")
+    if config.expectation == "mean_field":
+        eqs.append("T25")
     return " ".join(eqs)
+
+
+def flow_notes(config: Config) -> dict[str, str]:
+    """Attributes that say how the expected flow was formed (`flow_expectation`) and what the saved
+    Wp / p are (`predictor_record`)."""
+    if config.expectation == "sampled":
+        how = (f"sampled: autodiff of the {config.loss} loss averaged over {config.n_samples} view pairs used in"
+               f" both orders, drawn once from sample_seed {config.sample_seed} (common random numbers)")
+    elif config.expectation == "mean_field":
+        how = ("mean_field: cosine loss with ||p||, ||z2|| replaced by their root-mean-square values"
+               " (T25 under A2 with the power predictor)")
+    else:
+        how = f"exact: closed-form expectation of the {config.loss} loss"
+    if config.predictor in _PREDICTOR_EQUATIONS:
+        record = (f"closed form {config.predictor} recomputed from the saved weights (the predictor the flow"
+                  " applied; no gradient through it)")
+        if config.predictor in ("power", "power_normalized", "directpred", "directcopy"):
+            record += f"; eps {config.predictor_eps_convention.replace('_', ' ')}"
+        if config.predictor == "directcopy":
+            record += "; normalized by the spectral norm (top eigenvalue) of C"
+    elif config.predictor == "identity":
+        record = "identity (no predictor)"
+    else:
+        record = f"state variable ({config.predictor} predictor, T2)"
+    return {"flow_expectation": how, "predictor_record": record}
 
 
 def _pad(values: np.ndarray, reached: np.ndarray) -> np.ndarray:
@@ -57,6 +100,7 @@ def _attrs(config: Config, status: int, num_steps: int, extra: dict[str, Any]) -
         status_name=Status(status).name,
         status_message=STATUS_MESSAGES[Status(status)],
         num_steps=int(num_steps),
+        **flow_notes(config),
     )
     attrs.update(extra)
     return attrs
@@ -87,7 +131,7 @@ def full_dataset(config: Config, ts: np.ndarray, W: np.ndarray, Wp: np.ndarray, 
     }
     for name in ("eig_F", "eig_Wp", "p", "tau"):
         data_vars[name] = (("time", "mode"), _pad(diag[name], reached))
-    for name in ("loss", "balance_residual"):
+    for name in ("loss", "balance_residual") + _SHAPE_DIAGNOSTICS:
         data_vars[name] = ("time", _pad(diag[name], reached))
     coords = {"time": ts, "mode": np.arange(config.n2), "i": np.arange(config.n2),
               "j": np.arange(config.n1), "k": np.arange(config.n2)}
@@ -102,7 +146,7 @@ def modes_dataset(config: Config, ts: np.ndarray, p: np.ndarray, s: np.ndarray, 
     data_vars = {"p": (("time", "mode"), p), "s": (("time", "mode"), s)}
     for name in ("eig_F", "eig_Wp", "tau"):
         data_vars[name] = (("time", "mode"), diag[name])
-    for name in ("loss", "balance_residual"):
+    for name in ("loss", "balance_residual") + _SHAPE_DIAGNOSTICS:
         data_vars[name] = ("time", diag[name])
     data_vars["lambda_d"] = ("mode", lam_d, {"long_name": "eigenvalue of X on mode j"})
     data_vars["lambda_s"] = ("mode", lam_s, {"long_name": "eigenvalue of X + X' on mode j"})

@@ -10,7 +10,9 @@ from ._gradient import Params as Params
 from ._gradient import minibatch_gradients as minibatch_gradients
 from ._gradient import minibatch_loss as minibatch_loss
 from ._settings import SGDSettings as SGDSettings
+from ._sgd import PredictorHyper as PredictorHyper
 from ._sgd import SGDHyper as SGDHyper
+from ._sgd import set_closed_form_predictor as set_closed_form_predictor
 from ._sgd import sgd_optimizer as sgd_optimizer
 from ._sgd import sgd_step as sgd_step
 from ._sgd import simulate_sgd as simulate_sgd

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ..flows import BYOLState, GradientPath
+from ..flows import BYOLState, GradientPath, sampled_descent
 
 __all__ = ["Params", "minibatch_loss", "minibatch_gradients"]
 
@@ -55,13 +55,22 @@ def minibatch_gradients(state: BYOLState, x1: Float[Array, "batch n1"], x2: Floa
     r"""$(\partial\hat J/\partial W, \partial\hat J/\partial W_p)$ of `minibatch_loss` by `jax.grad`.
 
     Predictor `"symmetric"`: the Wp gradient is symmetrized, $(G + G^T)/2$ (A3 of Thm 3);
-    `"identity"`: zero (Wp = I stays fixed). No weight decay here; the optimizer adds it.
+    `"identity"` and the closed forms: zero (Wp stays as set; a closed form enters the loss as a
+    constant). No weight decay here; the optimizer adds it.
     In expectation over the views, $-\partial\hat J/\partial W$ is the gradient part of (T3)
     (or (T5)), and $-\alpha_p \partial\hat J/\partial W_p$ that of (T2).
+
+    Losses other than the Euclidean one (`path.loss`: cosine, IsoLoss) and closed-form predictors
+    use `dynamics.flows.sampled_descent` on the minibatch: the same per-sample losses and gradient
+    routing as the sampled expected flow.
     """
-    gW, gWp = jax.grad(minibatch_loss, argnums=(0, 1))(state.W, state.Wp, state.Wa, x1, x2, path)
+    if path.loss != "euclidean" or path.predictor_is_closed_form:
+        dW, dWp = sampled_descent(state.W, state.Wp, state.Wa, x1, x2, path)
+        gW, gWp = -dW, -dWp
+    else:
+        gW, gWp = jax.grad(minibatch_loss, argnums=(0, 1))(state.W, state.Wp, state.Wa, x1, x2, path)
     if path.predictor == "symmetric":
         gWp = 0.5 * (gWp + gWp.T)
-    elif path.predictor == "identity":
+    elif not path.predictor_is_trained:
         gWp = jnp.zeros_like(gWp)
     return Params(gW, gWp)

@@ -50,6 +50,11 @@ class SGDSettings:
       `weight_decay / alpha_p` in the coupled case (then $\eta_p = \eta$).
     - `save_every`: save the state every this many steps; must divide `steps`. None means `steps`
       (only the initial and final states are saved).
+    - `rho`: EMA momentum $\rho \in [0, 1)$ of the predictor-input statistics for closed-form
+      predictors, (T19): $\hat F \leftarrow \rho \hat F + (1-\rho) \hat F_\mathrm{batch}$ (default 0.3,
+      [TCG21]'s best on STL-10); the first step takes the batch value. Ignored for trained predictors.
+    - `predictor_freq`: a closed-form predictor is set from the statistics every this many steps
+      (>= 1; default 1, [TCG21] also use 5) and held fixed in between (it takes no SGD steps).
 
     **Raises:** `ConfigError` (a `ValueError`) naming the field, the value and the allowed range.
     """
@@ -65,6 +70,8 @@ class SGDSettings:
     predictor_lr: float | None = None
     predictor_weight_decay: float | None = None
     save_every: int | None = None
+    rho: float = 0.3
+    predictor_freq: int = 1
 
     def __post_init__(self) -> None:
         _number(self, "lr", lo=0.0, lo_open=True, why="learning rate of W")
@@ -78,7 +85,9 @@ class SGDSettings:
             _number(self, "predictor_lr", lo=0.0, lo_open=True, why="learning rate of Wp")
         if self.predictor_weight_decay is not None:
             _number(self, "predictor_weight_decay", lo=0.0, hi=hi_decay, why="weight decay of Wp")
-        for name in ("steps", "batch_size"):
+        _number(self, "rho", lo=0.0, hi=1.0, hi_open=True,
+                why="EMA momentum of the predictor statistics (T19), in [0, 1)")
+        for name in ("steps", "batch_size", "predictor_freq"):
             _integer(self, name, minimum=1)
         if self.save_every is not None:
             _integer(self, "save_every", minimum=1)
@@ -124,6 +133,7 @@ class SGDSettings:
             "sgd_predictor_lr": self.predictor_lr_effective,
             "sgd_predictor_weight_decay": self.predictor_weight_decay_effective,
             "sgd_batch_size": self.batch_size, "sgd_steps": self.steps, "sgd_save_every": self.save_interval,
+            "sgd_rho": self.rho, "sgd_predictor_freq": self.predictor_freq,
         }
 
     # ------------------------------------------------------------------ inverse map

@@ -12,16 +12,17 @@ import optax
 import xarray as xr
 from jaxtyping import Array, Float
 
-from .._simulate import save_times
+from .._simulate import save_times, with_kernel_entropy
 from ..config import Config, ConfigError, data_statistics
-from ..flows import BYOLState, GradientPath, gradient_path, initial_state
+from ..flows import (BYOLState, GradientPath, PredictorStatistics, closed_form_predictor, gradient_path,
+                     initial_state, sample_statistics)
 from ..integrate import Status, state_max_abs
 from ..results import full_dataset
 from ._gradient import Params, minibatch_gradients
 from ._settings import SGDSettings
 from ._views import ViewFactors, sample_views, view_factors
 
-__all__ = ["SGDHyper", "sgd_optimizer", "sgd_step", "simulate_sgd"]
+__all__ = ["SGDHyper", "PredictorHyper", "sgd_optimizer", "sgd_step", "set_closed_form_predictor", "simulate_sgd"]
 
 
 class SGDHyper(NamedTuple):
@@ -42,6 +43,41 @@ class SGDHyper(NamedTuple):
         return cls(*(jnp.asarray(v, dtype) for v in values))
 
 
+class PredictorHyper(NamedTuple):
+    """Settings of a closed-form predictor in discrete training (traced scalars): EMA momentum `rho`
+    of the statistics (T19), the predictor's power `alpha` and `eps`, and the update period `freq`."""
+
+    rho: Float[Array, ""]
+    alpha: Float[Array, ""]
+    eps: Float[Array, ""]
+    freq: Array
+
+    @classmethod
+    def from_settings(cls, config: Config, settings: SGDSettings, dtype=np.float64) -> PredictorHyper:
+        alpha = config.predictor_alpha_effective
+        eps = config.predictor_eps_effective
+        return cls(jnp.asarray(settings.rho, dtype), jnp.asarray(0.0 if alpha is None else alpha, dtype),
+                   jnp.asarray(0.0 if eps is None else eps, dtype), jnp.asarray(settings.predictor_freq, jnp.int32))
+
+
+def set_closed_form_predictor(state: BYOLState, stats: PredictorStatistics, step: Array, x1: Array, x2: Array,
+                              hyper: PredictorHyper, path: GradientPath
+                              ) -> tuple[BYOLState, PredictorStatistics]:
+    r"""DirectPred-style update of a closed-form predictor from minibatch statistics, (T19)-(T20).
+
+    The batch statistics (`sample_statistics` over the pairs in both orders, so $\hat C$ averages
+    both views) update the EMA $\hat S \leftarrow \rho \hat S + (1-\rho) \hat S_\mathrm{batch}$
+    (step 0 takes the batch value); every `freq` steps (step % freq == 0) Wp is set to the closed form
+    of $\hat S$, otherwise it is kept. Pure; returns the new state and statistics."""
+    Wa = state.W if path.target == "online" else state.Wa
+    batch = sample_statistics(state.W, Wa, jnp.concatenate([x1, x2]), jnp.concatenate([x2, x1]))
+    stats = jax.tree_util.tree_map(
+        lambda old, new: jnp.where(step == 0, new, hyper.rho * old + (1.0 - hyper.rho) * new), stats, batch)
+    Wp = closed_form_predictor(path.predictor, stats, hyper.alpha, hyper.eps, path.eps_convention)
+    Wp = jnp.where(step % hyper.freq == 0, Wp, state.Wp)
+    return state._replace(Wp=Wp), stats
+
+
 def sgd_optimizer(hyper: SGDHyper, path: GradientPath, decoupled: bool) -> optax.GradientTransformation:
     r"""The optax optimizer of one run on `Params(W, Wp)`, one parameter group each.
 
@@ -54,7 +90,8 @@ def sgd_optimizer(hyper: SGDHyper, path: GradientPath, decoupled: bool) -> optax
       $\theta \leftarrow \theta - d\,\theta$ (the updates are already scaled by $-a$, so adding
       $-d\,\theta$ is the shrink).
 
-    Predictor `"identity"`: Wp is frozen (`optax.set_to_zero`, no decay either), as in `byol_flow`.
+    Predictor `"identity"` or a closed form: Wp is frozen (`optax.set_to_zero`, no decay either), as
+    in `byol_flow`; a closed form is set by `set_closed_form_predictor` instead.
     """
 
     def group(lr, decay):
@@ -64,7 +101,7 @@ def sgd_optimizer(hyper: SGDHyper, path: GradientPath, decoupled: bool) -> optax
         return optax.chain(optax.add_decayed_weights(decay), sgd)
 
     transforms = {"online": group(hyper.lr, hyper.weight_decay)}
-    if path.predictor == "identity":
+    if not path.predictor_is_trained:
         transforms["frozen"] = optax.set_to_zero()
         labels = Params("online", "frozen")
     else:
@@ -91,36 +128,43 @@ def sgd_step(state: BYOLState, opt_state: optax.OptState, x1: Array, x2: Array, 
 
 
 @partial(jax.jit, static_argnames=("path", "decoupled", "batch_size", "n_segments", "save_every"))
-def _run(state0: BYOLState, factors: ViewFactors, hyper: SGDHyper, key: Array, threshold: Array, *,
-         path: GradientPath, decoupled: bool, batch_size: int, n_segments: int, save_every: int):
+def _run(state0: BYOLState, factors: ViewFactors, hyper: SGDHyper, key: Array, threshold: Array,
+         predictor: PredictorHyper, *, path: GradientPath, decoupled: bool, batch_size: int, n_segments: int,
+         save_every: int):
     """The whole run as one jitted scan: an outer scan over saved segments, an inner scan over the
     `save_every` steps of each. After a failure the carry is frozen (`lax.cond`), so the remaining
-    steps cost nothing and `status` keeps the first failure."""
+    steps cost nothing and `status` keeps the first failure. A closed-form predictor is set before
+    each step's gradient (`set_closed_form_predictor`)."""
     optimizer = sgd_optimizer(hyper, path, decoupled)
     ok, diverged, nonfinite = (jnp.int32(s) for s in (Status.ok, Status.diverged, Status.nonfinite))
 
     def advance(operand):
-        state, opt_state, key, _ = operand
+        state, opt_state, key, _, stats, count = operand
         key, sub = jax.random.split(key)
         x1, x2 = sample_views(sub, factors, batch_size)
+        if path.predictor_is_closed_form:
+            state, stats = set_closed_form_predictor(state, stats, count, x1, x2, predictor, path)
         state, opt_state = sgd_step(state, opt_state, x1, x2, hyper, optimizer, path)
         size = state_max_abs(state)
         code = jnp.where(jnp.isfinite(size), jnp.where(size > threshold, diverged, ok), nonfinite)
-        return state, opt_state, key, code
+        return state, opt_state, key, code, stats, count
 
     def step(carry, _):
-        state, opt_state, key, code, count = carry
-        state, opt_state, key, code = jax.lax.cond(code == ok, advance, lambda o: o,
-                                                   (state, opt_state, key, code))
-        return (state, opt_state, key, code, count + (code == ok).astype(jnp.int32)), None
+        state, opt_state, key, code, stats, count = carry
+        state, opt_state, key, code, stats, count = jax.lax.cond(
+            code == ok, advance, lambda o: o, (state, opt_state, key, code, stats, count))
+        return (state, opt_state, key, code, stats, count + (code == ok).astype(jnp.int32)), None
 
     def segment(carry, _):
         carry, _ = jax.lax.scan(step, carry, None, length=save_every)
         return carry, (carry[0], carry[3] == ok)
 
-    carry0 = (state0, optimizer.init(Params(state0.W, state0.Wp)), key, ok, jnp.int32(0))
+    n2 = state0.Wp.shape[0]
+    zeros = jnp.zeros((n2, n2), dtype=state0.Wp.dtype)
+    carry0 = (state0, optimizer.init(Params(state0.W, state0.Wp)), key, ok, PredictorStatistics(zeros, zeros, zeros),
+              jnp.int32(0))
     carry, (states, alive) = jax.lax.scan(segment, carry0, None, length=n_segments)
-    return states, alive, carry[3], carry[4]
+    return states, alive, carry[3], carry[5]
 
 
 def simulate_sgd(config: Config, settings: SGDSettings, *, key: Array) -> xr.Dataset:
@@ -128,7 +172,7 @@ def simulate_sgd(config: Config, settings: SGDSettings, *, key: Array) -> xr.Dat
 
     The discrete counterpart of `dynamics.simulate` for `model="full"`. From `config` it takes the
     sizes, the data statistics X, X' (`data_statistics`; views are sampled as in `sample_views`),
-    the gradient path (`target`, `stop_gradient`, `predictor`), W(0), Wp(0), Wa(0)
+    the gradient path (`target`, `stop_gradient`, `predictor`, `loss`), W(0), Wp(0), Wa(0)
     (`initial_state`), `dtype` and `divergence_threshold`. **The flow rates `alpha_p`, `beta`,
     `eta`, `eta_p` and the time grid `t_max`, `n_save` of `config` are ignored**: the run is set by
     the discrete `settings` (learning rates, momentum, EMA momentum, weight decay, steps), and the
@@ -148,9 +192,16 @@ def simulate_sgd(config: Config, settings: SGDSettings, *, key: Array) -> xr.Dat
     `dynamics.simulate(Config.from_dataset(ds))` is the matching ODE run on the same time grid.
     Coordinate `time` = step x `time_per_step` (flow time, $a k / (1-\mu)$), saved every
     `save_every` steps. Data variables W, Wp, Wa, eig_F, eig_Wp, p, tau, loss (expected (T1) at the
-    saved weights), balance_residual (T6) and `status`, `reached`. Attributes add
+    saved weights), balance_residual (T6), the shape diagnostics and `kernel_entropy` of every
+    result, and `status`, `reached`. Attributes add
     `simulator="sgd"`, `flow_alpha_p`, `flow_beta`, `flow_eta`, `flow_eta_p`, `time_per_step`, the
     `sgd_*` settings and `sgd_key`. `num_steps` counts the SGD steps completed.
+
+    Closed-form predictors (`config.predictor` in `CLOSED_FORM_PREDICTORS`) are set from an EMA of
+    minibatch statistics (`settings.rho`, every `settings.predictor_freq` steps; T19-T20,
+    `set_closed_form_predictor`) with `config.predictor_alpha_effective`, `predictor_eps_effective`
+    and `predictor_eps_convention`; the saved Wp is the predictor used by the step that produced the
+    saved W. Non-Euclidean losses use the per-sample losses of `dynamics.flows.sampled_objective`.
 
     **Failures are reported, never raised:** a step whose state has a non-finite entry gives status
     `nonfinite`, one whose largest entry exceeds `config.divergence_threshold` gives `diverged`;
@@ -176,7 +227,8 @@ def simulate_sgd(config: Config, settings: SGDSettings, *, key: Array) -> xr.Dat
         factors = ViewFactors(*(jnp.asarray(f) for f in view_factors(stats.X, stats.Xprime, dtype)))
         states, alive, status, count = _run(
             state0, factors, SGDHyper.from_settings(settings, dtype), key,
-            jnp.asarray(config.divergence_threshold, dtype), path=path, decoupled=settings.decoupled,
+            jnp.asarray(config.divergence_threshold, dtype), PredictorHyper.from_settings(config, settings, dtype),
+            path=path, decoupled=settings.decoupled,
             batch_size=settings.batch_size, n_segments=n_saves - 1, save_every=settings.save_interval)
         states = jax.tree_util.tree_map(np.asarray, states)
         reached = np.concatenate([[True], np.asarray(alive)])
@@ -193,7 +245,11 @@ def simulate_sgd(config: Config, settings: SGDSettings, *, key: Array) -> xr.Dat
         "flow_eta_p": rates.eta_p, "time_per_step": rates.time_per_step,
         "sgd_key": [int(k) for k in key_data],
         **settings.flat_attrs(),
+        "flow_expectation": f"minibatch SGD on the {config.loss} loss (batch {settings.batch_size})",
     }
+    if path.predictor_is_closed_form:
+        extra["predictor_record"] = (f"closed form {config.predictor} of an EMA (rho {settings.rho:g}) of minibatch"
+                                     f" statistics, set every {settings.predictor_freq} steps (T19)")
     X, XS = stats.X, stats.X + stats.Xprime
-    return full_dataset(flow_config, save_times(flow_config), W, Wp, Wa, X, XS, status, reached, count,
-                        extra=extra)
+    ds = full_dataset(flow_config, save_times(flow_config), W, Wp, Wa, X, XS, status, reached, count, extra=extra)
+    return with_kernel_entropy(ds, flow_config, W)

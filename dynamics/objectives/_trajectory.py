@@ -1,0 +1,78 @@
+r"""Kernel entropy (T28) of the normalized embeddings along a saved two-layer linear BYOL run
+[RBR23]: a diagnostic for any result Dataset that carries `W` over `time`."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import xarray as xr
+from jaxtyping import Array, Float
+
+from ..config import Config, ConfigError, data_statistics
+from ..stochastic import sample_views, view_factors
+from ._entropy import _check_kappa, kernel_entropy
+
+__all__ = ["embedding_entropy", "entropy_inputs", "trajectory_kernel_entropy"]
+
+
+def embedding_entropy(W: Float[Array, "T n2 n1"], x: Float[Array, "k n1"], kappa: float = 10.0,
+                      plugin: bool = False) -> Float[Array, " T"]:
+    r"""$\hat H(\{W(t) x_i / \|W(t) x_i\|\}_i)$ for every saved W(t): `kernel_entropy` (T28) of the
+    embeddings of fixed inputs `x` (rows), vmapped over the leading (time) axis of `W`. A saved W
+    with a non-finite entry gives NaN."""
+    kappa = _check_kappa(kappa)
+
+    def one(w):
+        value = kernel_entropy(x @ w.T, kappa, plugin)
+        return jnp.where(jnp.all(jnp.isfinite(w)), value, jnp.nan)
+
+    return jax.vmap(one)(W)
+
+
+def entropy_inputs(config: Config, n_samples: int, *, key: Array, inputs: str = "view") -> np.ndarray:
+    r"""Fixed inputs for `embedding_entropy`, drawn with the moments of `config` (THEORY.md §1):
+    `inputs="view"` gives augmented views $x_1 = \bar x + e$ ($E[x_1x_1^T] = X + X'$, the online
+    input), `"clean"` the augmentation means $\bar x \sim N(0, X)$. float64 numpy, `n_samples` rows."""
+    if inputs not in ("view", "clean"):
+        raise ConfigError("inputs", inputs, "must be one of view, clean")
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 2:
+        raise ConfigError("n_samples", n_samples, "must be an integer >= 2 (points of the kernel estimate)")
+    stats = data_statistics(config)
+    Xprime = stats.Xprime if inputs == "view" else np.zeros_like(stats.Xprime)
+    with jax.enable_x64(True):
+        factors = view_factors(stats.X, Xprime, np.float64)
+        x1, _ = sample_views(key, factors, int(n_samples))
+        return np.asarray(x1, dtype=np.float64)
+
+
+def trajectory_kernel_entropy(ds: xr.Dataset, *, key: Array, n_samples: int = 512, kappa: float = 10.0,
+                              plugin: bool = False, inputs: str = "view") -> xr.DataArray:
+    r"""`kernel_entropy` (T28) of the normalized online embeddings $z = W(t)x$ at every saved time of
+    a full-model result (`dynamics.simulate`, `simulate_sgd`, `simulate_er`), THEORY.md §9 [RBR23].
+
+    The inputs x are drawn once (`entropy_inputs`, from the run's own data statistics via
+    `Config.from_dataset`) and reused at every time, so changes over time come from W alone
+    (common random numbers: the same `key` gives the same inputs for every run with the same data).
+
+    **Arguments:** `ds` (a result with `W` over `time` and `config_json`), `key` (keyword-only),
+    `n_samples` (k, default 512), `kappa` (default 10), `plugin`, `inputs` ("view" or "clean").
+
+    **Returns:** a DataArray `kernel_entropy` over `time` (NaN where W is not finite, e.g. after an
+    early stop), with attributes `kappa`, `n_samples`, `plugin`, `inputs`, `theory`.
+
+    **Raises:** `ConfigError` naming `W` when `ds` has no full-model weights, or the bad argument.
+    """
+    if "W" not in ds:
+        raise ConfigError("W", None, "the dataset has no W over time (needs a model='full' result)")
+    kappa = _check_kappa(kappa)
+    config = Config.from_dataset(ds)
+    x = entropy_inputs(config, n_samples, key=key, inputs=inputs)
+    with jax.enable_x64(True):
+        values = np.asarray(embedding_entropy(jnp.asarray(ds["W"].values, jnp.float64), jnp.asarray(x),
+                                              kappa, plugin))
+    attrs = {"long_name": "vMF kernel entropy of normalized embeddings W x (T28)", "units": "nats",
+             "kappa": kappa, "n_samples": int(n_samples), "plugin": int(plugin), "inputs": inputs,
+             "theory": "T28"}
+    return xr.DataArray(values, coords={"time": ds["time"].values}, dims=("time",), name="kernel_entropy",
+                        attrs=attrs)
