@@ -51,13 +51,16 @@ def _random_stats(seed, n1=5, n2=3):
     return st, W, Wa, X, Xp
 
 
-@pytest.mark.parametrize("convention", ["after_power", "before_power"])
-@pytest.mark.parametrize("kind", CLOSED_FORM_PREDICTORS)
+_POWER_FAMILY = ("power", "power_normalized", "directpred", "directcopy")
+
+
+@pytest.mark.parametrize("kind, convention",
+                         [(k, "after_power") for k in CLOSED_FORM_PREDICTORS]
+                         + [(k, "before_power") for k in CLOSED_FORM_PREDICTORS if k in _POWER_FAMILY])
 def test_closed_form_matches_its_matrix_formula(kind, convention):
     """Each closed form against scipy's `fractional_matrix_power` / numpy inverses of the statistics
-    F = W X W^T, C = W (X+X') W^T, C_to = Wa X W^T (1e-10: well-conditioned 3 x 3 matrices)."""
-    if convention == "before_power" and kind not in ("power", "power_normalized", "directpred", "directcopy"):
-        pytest.skip("the epsilon convention only applies to the power family")
+    F = W X W^T, C = W (X+X') W^T, C_to = Wa X W^T (1e-10: well-conditioned 3 x 3 matrices). The
+    epsilon convention (before / after the power) only exists for the power family."""
     st, W, Wa, X, Xp = _random_stats(0)
     F, C, Cto = (np.asarray(m) for m in st)
     alpha = {"directpred": 0.5, "directcopy": 1.0}.get(kind, 0.7)
