@@ -141,11 +141,8 @@ def simulate_er(config: Config, settings: SGDSettings, er: ERSettings = ERSettin
         raise ConfigError("model", config.model, "simulate_er needs model='full' (the matrix network)")
     if config.predictor not in _PREDICTORS:
         raise ConfigError("predictor", config.predictor, f"simulate_er supports {', '.join(_PREDICTORS)}")
-    rates = settings.flow_rates()
     n_saves = settings.n_saves
-    flow_config = config.replace(alpha_p=rates.alpha_p, beta=rates.beta, eta=rates.eta, eta_p=rates.eta_p,
-                                 t_max=settings.steps * rates.time_per_step, n_save=n_saves,
-                                 save_spacing="linear")
+    flow_config = settings.flow_config(config)
     dtype = np.float64 if config.dtype == "float64" else np.float32
     stats = data_statistics(config)
     path = gradient_path(config)
@@ -173,8 +170,6 @@ def simulate_er(config: Config, settings: SGDSettings, er: ERSettings = ERSettin
     extra = {
         "simulator": "er", "expected_flow": "sampled",
         "theory": "T1 T2 T3 T27 T28" + (" T4" if config.target == "ema" else ""),
-        "flow_alpha_p": rates.alpha_p, "flow_beta": rates.beta, "flow_eta": rates.eta,
-        "flow_eta_p": rates.eta_p, "time_per_step": rates.time_per_step,
         "er_key": [int(k) for k in key_data],
         **settings.flat_attrs(), **er.flat_attrs(),
     }

@@ -121,13 +121,26 @@ class SGDSettings:
                                 predictor_lr=self.predictor_lr,
                                 predictor_weight_decay=self.predictor_weight_decay)
 
+    def flow_config(self, config: Config) -> Config:
+        """The gradient-flow `Config` that a discrete run of these settings on `config` follows: its
+        rates replaced by `flow_rates()` (THEORY.md §1), t_max = steps x time per step, and the
+        linear save grid of the run (`n_saves` times)."""
+        rates = self.flow_rates()
+        return config.replace(alpha_p=rates.alpha_p, beta=rates.beta, eta=rates.eta, eta_p=rates.eta_p,
+                              t_max=self.steps * rates.time_per_step, n_save=self.n_saves,
+                              save_spacing="linear")
+
     def replace(self, **changes: Any) -> SGDSettings:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
     def flat_attrs(self) -> dict[str, Any]:
-        """The settings as `sgd_*` file attributes (numbers only: netCDF allows no None or bool)."""
+        """The settings as `sgd_*` file attributes, and the flow rates they map to as `flow_*` and
+        `time_per_step` (numbers only: netCDF allows no None or bool)."""
+        rates = self.flow_rates()
         return {
+            "flow_alpha_p": rates.alpha_p, "flow_beta": rates.beta, "flow_eta": rates.eta,
+            "flow_eta_p": rates.eta_p, "time_per_step": rates.time_per_step,
             "sgd_lr": self.lr, "sgd_momentum": self.momentum, "sgd_ema_momentum": self.ema_momentum,
             "sgd_weight_decay": self.weight_decay, "sgd_decoupled": int(self.decoupled),
             "sgd_predictor_lr": self.predictor_lr_effective,

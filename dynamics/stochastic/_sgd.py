@@ -214,11 +214,8 @@ def simulate_sgd(config: Config, settings: SGDSettings, *, key: Array) -> xr.Dat
     """
     if config.model != "full":
         raise ConfigError("model", config.model, "simulate_sgd needs model='full' (the matrix network)")
-    rates = settings.flow_rates()
     n_saves = settings.n_saves
-    flow_config = config.replace(alpha_p=rates.alpha_p, beta=rates.beta, eta=rates.eta, eta_p=rates.eta_p,
-                                 t_max=settings.steps * rates.time_per_step, n_save=n_saves,
-                                 save_spacing="linear")
+    flow_config = settings.flow_config(config)
     dtype = np.float64 if config.dtype == "float64" else np.float32
     stats = data_statistics(config)
     path = gradient_path(config)
@@ -241,8 +238,6 @@ def simulate_sgd(config: Config, settings: SGDSettings, *, key: Array) -> xr.Dat
         array[~reached] = np.nan
     extra = {
         "simulator": "sgd",
-        "flow_alpha_p": rates.alpha_p, "flow_beta": rates.beta, "flow_eta": rates.eta,
-        "flow_eta_p": rates.eta_p, "time_per_step": rates.time_per_step,
         "sgd_key": [int(k) for k in key_data],
         **settings.flat_attrs(),
         "flow_expectation": f"minibatch SGD on the {config.loss} loss (batch {settings.batch_size})",
