@@ -10,16 +10,19 @@ from ..config import ConfigError
 
 __all__ = ["add_plot_parser", "run_plot"]
 
-RUN_KINDS = ("trajectories", "portrait")
+RUN_KINDS = ("trajectories", "portrait", "compare")
+COMPARE_VARIABLES = ("eig_F", "eig_Wp", "tau", "relative_rate", "p", "s")
 SWEEP_KINDS = ("outcome", "final", "time_to_converge")
 
 
 def add_plot_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "plot", help="draw figures from a result file or sweep store",
-        description="Figures from a simulate result (.nc: trajectories, portrait) or a sweep store "
-                    "(.zarr: outcome, final, time_to_converge). Writes DIR/<name>_<kind>.<format>.")
-    parser.add_argument("file", help="a .nc result of simulate or a .zarr store of sweep")
+        description="Figures from simulate results (.nc: trajectories, portrait; several .nc files: compare, "
+                    "one panel per run) or sweep stores (.zarr: outcome, final, time_to_converge). Writes "
+                    "DIR/<name>_<kind>.<format>; a comparison DIR/<name>_compare.<format>, <name> from --name "
+                    "or the files' names.")
+    parser.add_argument("file", nargs="+", help=".nc results of simulate or .zarr stores of sweep (not mixed)")
     parser.add_argument("--kind", action="append", choices=RUN_KINDS + SWEEP_KINDS,
                         help="figure kind (repeatable; default: all kinds for the file type)")
     parser.add_argument("--out", default=".", metavar="DIR", help="output folder (default: .)")
@@ -27,75 +30,106 @@ def add_plot_parser(subparsers) -> None:
     parser.add_argument("--format", action="append", choices=("png", "pdf", "svg"),
                         help="file format (repeatable; default png)")
     parser.add_argument("--log-time", action="store_true", help="log time axis for trajectories")
+    parser.add_argument("--linear-time", action="store_true",
+                        help="linear time axis for compare (default: log time)")
+    parser.add_argument("--log-y", action="store_true", help="log scale for eig(F) in trajectories")
+    parser.add_argument("--variable", action="append", choices=COMPARE_VARIABLES,
+                        help="compare: variable per row of panels (repeatable; default eig_F)")
+    parser.add_argument("--name", help="compare: output name (default: the files' names joined by _vs_)")
     parser.add_argument("--x", help="sweep axis on the x axis (default: the first swept axis)")
     parser.add_argument("--y", help="sweep axis on the y axis (default: the second swept axis)")
     parser.set_defaults(handler=run_plot)
 
 
 def run_plot(args: argparse.Namespace) -> int:
-    from ..plots import (plot_eigenvalue_trajectories, plot_final_map, plot_outcome_map, plot_phase_portrait,
-                         save_figure)
-
-    path = Path(args.file)
-    if not path.exists():
-        raise ConfigError("file", str(path), "must be an existing .nc result or .zarr sweep store")
+    paths = [Path(f) for f in args.file]
+    for path in paths:
+        if not path.exists():
+            raise ConfigError("file", str(path), "must be an existing .nc result or .zarr sweep store")
+    suffixes = {path.suffix for path in paths}
+    if len(suffixes) > 1:
+        raise ConfigError("file", " ".join(map(str, paths)), "mixes .nc results and .zarr stores; plot them apart")
     out = Path(args.out)
     formats = args.format or ["png"]
-    written = []
+    written: list[Path] = []
 
     def save(fig, name):
         for fmt in formats:
             written.append(save_figure(fig if fmt == formats[-1] else _copy(fig), out / f"{name}.{fmt}"))
 
-    if path.suffix == ".nc":
-        kinds = args.kind or list(RUN_KINDS)
-        bad = [k for k in kinds if k not in RUN_KINDS]
-        if bad:
-            raise ConfigError("kind", bad[0], f"for a .nc result must be one of {', '.join(RUN_KINDS)}")
-        from ..results import read_netcdf
+    from ..plots import save_figure
 
-        ds = read_netcdf(path)
-        for kind in kinds:
-            if kind == "trajectories":
-                save(plot_eigenvalue_trajectories(ds, log_time=args.log_time), f"{path.stem}_trajectories")
-            else:
-                a = ds.attrs
-                if a.get("data") != "isotropic":
-                    raise ConfigError("kind", "portrait", "needs a run with isotropic data (the plane of T11-T12)")
-                starts = []
-                if "s" in ds and "p" in ds and a.get("model") == "modes":
-                    starts = list(zip(ds.p.values[0].tolist(), ds.s.values[0].tolist()))
-                pmax = max([1.2 / (1 + float(a["sigma2"]))] + [1.1 * p for p, _ in starts])
-                smax = max([pmax**2 / float(a["alpha_p"]) * 1.5] + [1.1 * s for _, s in starts])
-                save(plot_phase_portrait(float(a["sigma2"]), float(a["eta"]), alpha_p=float(a["alpha_p"]),
-                                         p_range=(-0.05 * pmax, pmax), s_range=(0.0, smax), starts=starts,
-                                         t_max=float(a["t_max"])), f"{path.stem}_portrait")
-    elif path.suffix == ".zarr":
-        kinds = args.kind or list(SWEEP_KINDS)
-        bad = [k for k in kinds if k not in SWEEP_KINDS]
-        if bad:
-            raise ConfigError("kind", bad[0], f"for a .zarr store must be one of {', '.join(SWEEP_KINDS)}")
-        from ..sweep._store import read_store
-
-        groups = [args.group] if args.group else sorted(p.name for p in path.iterdir() if (p / "zarr.json").exists()
-                                                         or (p / ".zgroup").exists())
-        if not groups:
-            raise ConfigError("file", str(path), "holds no sweep group")
-        for group in groups:
-            ds = read_store(path, group)
-            for kind in kinds:
-                if kind == "outcome":
-                    fig = plot_outcome_map(ds, x=args.x, y=args.y)
-                else:
-                    var = "time_to_converge" if kind == "time_to_converge" else (
-                        "s_final" if "s_final" in ds else "eig_F_final")
-                    fig = plot_final_map(ds, var, x=args.x, y=args.y)
-                save(fig, f"{path.stem}_{group}_{kind}")
+    suffix = suffixes.pop()
+    if suffix == ".nc":
+        _plot_results(paths, args, save)
+    elif suffix == ".zarr":
+        for path in paths:
+            _plot_store(path, args, save)
     else:
-        raise ConfigError("file", str(path), "must end in .nc (simulate) or .zarr (sweep)")
+        raise ConfigError("file", str(paths[0]), "must end in .nc (simulate) or .zarr (sweep)")
     for p in written:
         print(f"wrote {p}", file=sys.stderr)
     return 0
+
+
+def _plot_results(paths: list[Path], args: argparse.Namespace, save) -> None:
+    from ..plots import plot_eigenvalue_trajectories, plot_mechanism_comparison, plot_phase_portrait
+    from ..results import read_netcdf
+
+    kinds = args.kind or (["compare"] if len(paths) > 1 else ["trajectories", "portrait"])
+    bad = [k for k in kinds if k not in RUN_KINDS]
+    if bad:
+        raise ConfigError("kind", bad[0], f"for a .nc result must be one of {', '.join(RUN_KINDS)}")
+    datasets = {path: read_netcdf(path) for path in paths}
+    for kind in kinds:
+        if kind == "compare":
+            stems = [path.stem for path in paths]
+            name = args.name or ("_vs_".join(stems) if len("_vs_".join(stems)) <= 60
+                                 else f"{stems[0]}_and_{len(stems) - 1}_more")
+            fig = plot_mechanism_comparison(list(datasets.values()), args.variable or ["eig_F"],
+                                            log_time=not args.linear_time)
+            save(fig, f"{name}_compare")
+            continue
+        for path, ds in datasets.items():
+            if kind == "trajectories":
+                save(plot_eigenvalue_trajectories(ds, log_time=args.log_time, log_y=args.log_y),
+                     f"{path.stem}_trajectories")
+                continue
+            a = ds.attrs
+            if a.get("data") != "isotropic":
+                raise ConfigError("kind", "portrait", "needs a run with isotropic data (the plane of T11-T12)")
+            starts = []
+            if "s" in ds and "p" in ds and a.get("model") == "modes":
+                starts = list(zip(ds.p.values[0].tolist(), ds.s.values[0].tolist()))
+            pmax = max([1.2 / (1 + float(a["sigma2"]))] + [1.1 * p for p, _ in starts])
+            smax = max([pmax**2 / float(a["alpha_p"]) * 1.5] + [1.1 * s for _, s in starts])
+            save(plot_phase_portrait(float(a["sigma2"]), float(a["eta"]), alpha_p=float(a["alpha_p"]),
+                                     p_range=(-0.05 * pmax, pmax), s_range=(0.0, smax), starts=starts,
+                                     t_max=float(a["t_max"])), f"{path.stem}_portrait")
+
+
+def _plot_store(path: Path, args: argparse.Namespace, save) -> None:
+    from ..plots import plot_final_map, plot_outcome_map
+    from ..sweep._store import read_store
+
+    kinds = args.kind or list(SWEEP_KINDS)
+    bad = [k for k in kinds if k not in SWEEP_KINDS]
+    if bad:
+        raise ConfigError("kind", bad[0], f"for a .zarr store must be one of {', '.join(SWEEP_KINDS)}")
+    groups = [args.group] if args.group else sorted(p.name for p in path.iterdir() if (p / "zarr.json").exists()
+                                                     or (p / ".zgroup").exists())
+    if not groups:
+        raise ConfigError("file", str(path), "holds no sweep group")
+    for group in groups:
+        ds = read_store(path, group)
+        for kind in kinds:
+            if kind == "outcome":
+                fig = plot_outcome_map(ds, x=args.x, y=args.y)
+            else:
+                var = "time_to_converge" if kind == "time_to_converge" else (
+                    "s_final" if "s_final" in ds else "eig_F_final")
+                fig = plot_final_map(ds, var, x=args.x, y=args.y)
+            save(fig, f"{path.stem}_{group}_{kind}")
 
 
 def _copy(fig):
