@@ -10,19 +10,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-import matplotlib
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # headless: plots are written to files
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from ..integrate import Status  # noqa: E402
-from ..results import spectrum_outcome  # noqa: E402
-from ._levels import closed_form_levels  # noqa: E402
-from ._style import (STATUS_COLOR, SYMBOLS, collapse_index, collapse_threshold, draw_levels,  # noqa: E402
-                     mark_status, mode_colors)
+from ..integrate import Status
+from ..results import spectrum_outcome
+from ._levels import closed_form_levels
+from ._style import (STATUS_COLOR, SYMBOLS, collapse_index, collapse_threshold, draw_levels,
+                     mark_status, mode_colors, subplots)
 
 __all__ = ["plot_mechanism_comparison", "run_labels", "mode_values", "LABEL_KEYS"]
 
@@ -119,7 +115,7 @@ def plot_mechanism_comparison(datasets: Mapping[str, xr.Dataset] | Sequence[xr.D
     ncols = ncols or (n if len(variables) > 1 else min(n, 4))
     blocks = math.ceil(n / ncols)
     nrows = blocks * len(variables)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols + 0.4, 2.9 * nrows + 0.5), sharex=True,
+    fig, axes = subplots(nrows, ncols, figsize=(3.4 * ncols + 0.4, 2.9 * nrows + 0.5), sharex=True,
                              squeeze=False, constrained_layout=True)
     levels = [closed_form_levels(ds) for _, ds in items]
     any_ok = any(int(ds["status"].values) == Status.ok for _, ds in items)

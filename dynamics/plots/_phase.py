@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
-from matplotlib.colors import BoundaryNorm, ListedColormap, LogNorm  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.patches  # noqa: F401
+import numpy as np
+import xarray as xr
+from matplotlib.colors import BoundaryNorm, ListedColormap, LogNorm
+from matplotlib.figure import Figure
+from ._style import subplots
 
 __all__ = ["plot_outcome_map", "plot_final_map", "eta_threshold", "OUTCOME_COLORS"]
 
@@ -77,7 +76,7 @@ def plot_outcome_map(ds: xr.Dataset, *, x: str | None = None, y: str | None = No
     rows = [None] if facet is None else list(range(ds.sizes[facet]))
     modes = ds.sizes.get("mode", 1)
     ncols = modes + 1
-    fig, axes = plt.subplots(len(rows), ncols, figsize=(3.3 * ncols, 3.2 * len(rows) + 0.4),
+    fig, axes = subplots(len(rows), ncols, figsize=(3.3 * ncols, 3.2 * len(rows) + 0.4),
                              constrained_layout=True, squeeze=False)
     cmap = ListedColormap(OUTCOME_COLORS)
     norm = BoundaryNorm(np.arange(-0.5, 6.5), cmap.N)
@@ -102,7 +101,7 @@ def plot_outcome_map(ds: xr.Dataset, *, x: str | None = None, y: str | None = No
         _threshold_lines(ax, sub, x, y)
         ax.set_title("surviving modes" + suffix, fontsize=9)
         fig.colorbar(im, ax=ax, ticks=range(modes + 1))
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in OUTCOME_COLORS]
+    handles = [matplotlib.patches.Rectangle((0, 0), 1, 1, color=c) for c in OUTCOME_COLORS]
     present_list = sorted(present)
     line_h, line_l = axes[0, 0].get_legend_handles_labels()
     fig.legend([handles[i] for i in present_list] + line_h, [OUTCOME_NAMES[i] for i in present_list] + line_l,
@@ -119,7 +118,7 @@ def plot_final_map(ds: xr.Dataset, variable: str = "s_final", *, x: str | None =
     da = _select(ds[variable], x, y, None)
     status = _select(ds["mode_status"] if "mode_status" in ds else ds["status"], x, y, None)
     modes = da.sizes.get("mode", 1)
-    fig, axes = plt.subplots(1, modes, figsize=(3.4 * modes, 3.4), constrained_layout=True, squeeze=False)
+    fig, axes = subplots(1, modes, figsize=(3.4 * modes, 3.4), constrained_layout=True, squeeze=False)
     values = np.asarray(da.values, dtype=float)
     mask_status = np.asarray(status.values)
     if mask_status.ndim < values.ndim:
@@ -131,7 +130,7 @@ def plot_final_map(ds: xr.Dataset, variable: str = "s_final", *, x: str | None =
         lo = max(finite.min(), finite.max() * 1e-12)
         norm = LogNorm(vmin=lo, vmax=finite.max())
         values = np.where(values > 0, np.maximum(values, lo), np.nan)
-    cmap = plt.get_cmap("viridis").with_extremes(bad="#d9d9d9")
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#d9d9d9")
     im = None
     for m in range(modes):
         ax = axes[0, m]

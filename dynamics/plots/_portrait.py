@@ -8,16 +8,13 @@ from typing import NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from ..flows import GradientPath, ModeArgs, ModeWeights, mode_flow, mode_weight_flow, weights_to_modes  # noqa: E402
-from ..flows import ModeState  # noqa: E402
-from ..integrate import solve  # noqa: E402
+from ..flows import GradientPath, ModeArgs, ModeWeights, mode_flow, mode_weight_flow, weights_to_modes
+from ..flows import ModeState
+from ..integrate import solve
+from ._style import subplots
 
 __all__ = ["PlaneFixedPoint", "plane_fixed_points", "plot_phase_portrait", "plot_phase_portrait_ema",
            "collapse_basin", "classify"]
@@ -108,7 +105,7 @@ def plot_phase_portrait(sigma2: float, eta: float, *, tau: float = 1.0, alpha_p:
     dp/dt = 0 and ds/dt = 0, the invariant parabola s = p^2/alpha_p (T14, reached when eta > 0), the
     fixed points coloured by classification (legend gives the Jacobian eigenvalues), the collapse
     basin shaded, and trajectories from `starts` = [(p0, s0), ...] overlaid (integrated with diffrax)."""
-    fig, ax = plt.subplots(figsize=(6.4, 5.2), constrained_layout=True)
+    fig, ax = subplots(figsize=(6.4, 5.2), constrained_layout=True)
     p = np.linspace(*p_range, 240)
     s = np.linspace(*s_range, 240)
     P, S = np.meshgrid(p, s)
@@ -173,7 +170,7 @@ def plot_phase_portrait_ema(sigma2: float, eta: float, beta: float, *, p_range: 
     [(p0, tau0), ...] integrated with scipy's DOP853."""
     from scipy.integrate import solve_ivp
 
-    fig, ax = plt.subplots(figsize=(6.4, 5.2), constrained_layout=True)
+    fig, ax = subplots(figsize=(6.4, 5.2), constrained_layout=True)
     p = np.linspace(*p_range, 240)
     tau = np.linspace(*tau_range, 240)
     P, T = np.meshgrid(p, tau)

@@ -15,8 +15,4 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 130) -> Path:
     """Save `fig` to `path` (format from the suffix: .png, .pdf, .svg) via temp file + rename."""
     path = Path(path)
     fmt = path.suffix.lstrip(".") or "png"
-    out = atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return out
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))

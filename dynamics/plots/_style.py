@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import matplotlib
+import matplotlib.patches  # noqa: F401  (matplotlib.patches.Rectangle)
+from matplotlib.figure import Figure
+import numpy as np
 
-matplotlib.use("Agg")  # headless: plots are written to files
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ..integrate import STATUS_MESSAGES, Status  # noqa: E402
-from ..results import OUTCOME_TOLERANCES  # noqa: E402
-from ._levels import Level  # noqa: E402
+from ..integrate import STATUS_MESSAGES, Status
+from ..results import OUTCOME_TOLERANCES
+from ._levels import Level
 
 __all__ = ["mode_colors", "collapse_threshold", "collapse_index", "draw_levels", "mark_status",
            "STATUS_COLOR", "SYMBOLS", "SHORT_SYMBOLS"]
@@ -34,7 +33,7 @@ def mode_colors(n: int) -> list:
     """n colour-blind-safe colours, one per mode."""
     if n <= len(OKABE_ITO):
         return OKABE_ITO[:n]
-    return list(plt.cm.viridis(np.linspace(0.0, 0.9, n)))
+    return list(matplotlib.colormaps["viridis"](np.linspace(0.0, 0.9, n)))
 
 
 def collapse_threshold(eig_F: np.ndarray) -> float:
@@ -80,3 +79,11 @@ def mark_status(ax, status: int, t_stop: float) -> str:
     ax.set_facecolor("#FDECEC")
     ax.axvline(t_stop, color=STATUS_COLOR, ls=":", lw=1.3, gid="status:stop")
     return f"STATUS {status.name.upper()} at t = {t_stop:.3g}: {STATUS_MESSAGES[status]}"
+
+
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], constrained_layout: bool = True,
+             **kwargs):
+    """A new `Figure` and its axes (as `Figure.subplots`), made without pyplot: no backend is chosen
+    or switched, no global figure registry is touched, and nothing needs closing."""
+    fig = Figure(figsize=figsize, constrained_layout=constrained_layout)
+    return fig, fig.subplots(nrows, ncols, **kwargs)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # headless: plots are written to files
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from ..integrate import Status  # noqa: E402
-from ._levels import closed_form_levels  # noqa: E402
-from ._style import SHORT_SYMBOLS, STATUS_COLOR, collapse_index, collapse_threshold, draw_levels  # noqa: E402
-from ._style import mark_status, mode_colors  # noqa: E402
+from ..integrate import Status
+from ._levels import closed_form_levels
+from ._style import SHORT_SYMBOLS, STATUS_COLOR, collapse_index, collapse_threshold, draw_levels
+from ._style import mark_status, mode_colors
+from ._style import subplots
 
 __all__ = ["plot_eigenvalue_trajectories", "run_header", "log_time_axis"]
 
@@ -63,7 +60,7 @@ def plot_eigenvalue_trajectories(ds: xr.Dataset, *, log_time: bool = False, log_
     """
     has_tau = ds.attrs.get("target") == "ema"
     ncols = 3 if has_tau else 2
-    fig, axes = plt.subplots(1, ncols, figsize=(4.2 * ncols, 3.6), constrained_layout=True)
+    fig, axes = subplots(1, ncols, figsize=(4.2 * ncols, 3.6), constrained_layout=True)
     reached = ds["reached"].values.astype(bool)
     t = ds["time"].values[reached]
     panels = [("eig_F", "eigenvalues of $F = W X W^T$"), ("eig_Wp", "eigenvalues of $W_p$ (sym. part)")]
