@@ -30,6 +30,10 @@ def add_sweep_parser(subparsers) -> None:
     parser.add_argument("--points-per-chunk", type=int, default=4096, help="grid points per chunk (default 4096)")
     parser.add_argument("--workers", type=int, help="run chunks on a local Dask cluster of N worker processes")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="run chunks on a running Dask scheduler")
+    parser.add_argument("--integrator", choices=("auto", "lanes", "diffrax"), default="auto",
+                        help="lanes: solve_lanes, each trajectory with its own step size and method; diffrax: "
+                             "jit(vmap(diffeqsolve)) with --solver, the accuracy reference; auto (default): lanes "
+                             "for --model modes, diffrax for --model full")
     parser.add_argument("--axis-seed", type=int, default=0, help="seed of rand: axes (default 0)")
     parser.add_argument("--no-plot", action="store_true", help="skip the phase-diagram PNGs")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -69,7 +73,7 @@ def run_sweep(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         ds = sweep(base, axes, out=out, group=group, n_save=n_save, points_per_chunk=args.points_per_chunk,
                    resume=args.resume, overwrite=args.overwrite, scheduler=args.scheduler, workers=args.workers,
-                   progress=not args.quiet, seed=args.axis_seed)
+                   progress=not args.quiet, seed=args.axis_seed, integrator=args.integrator)
         bad = int((ds["status"].values != 0).sum())
         print(f"sweep {group}: {int(ds['status'].size)} points in {time.perf_counter() - t0:.1f} s -> {out}/{group}"
               f" ({bad} with solver status not ok)", file=sys.stderr)

@@ -25,6 +25,9 @@ def main_jobs() -> list[MainJob]:
       s0 = (1e-3, 1e-2, 1e-1, 1), p0 = sqrt(s0); beta = geom:1e-3:10:64 x eta = lin:0:0.2:64.
     - `full`: the matrix flow with n1 = 8, n2 = 4, random init (scale 1, seed 0);
       beta = geom:1e-3:10:12 x eta = lin:0:0.2:12.
+
+    Both run with `sweep`'s default integrator "auto": `solve_lanes` for `modes`, `jit(vmap(diffrax))`
+    for `full` (see `sweep`), at the config's rtol 1e-8 / atol 1e-10.
     """
     common = dict(sigma2=0.5, alpha_p=1.0, target="ema", predictor="trained", tau0=0.0, t_max=1000.0)
     s0 = (1e-3, 1e-2, 1e-1, 1.0)

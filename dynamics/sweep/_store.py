@@ -24,9 +24,11 @@ __all__ = ["signature", "create_store", "open_done", "write_region", "mark_done"
 _FLAGGED = {"status": status_flag_attrs, "mode_status": status_flag_attrs, "outcome": outcome_flag_attrs}
 
 
-def signature(grid: Grid, ts: np.ndarray) -> str:
-    """Hash of everything that fixes the numbers in the store: base config, axes, chunking, times."""
+def signature(grid: Grid, ts: np.ndarray, integrator: str) -> str:
+    """Hash of everything that fixes the numbers in the store: base config, axes, chunking, times
+    and the integrator."""
     payload = json.dumps({
+        "integrator": integrator,
         "config": grid.base.to_json(),
         "axes": [[a.name, [str(v) for v in a.values]] for a in grid.axes],
         "rows_per_chunk": grid.rows_per_chunk,
@@ -77,7 +79,7 @@ def check_resumable(path: Path, group: str, expected_signature: str) -> None:
         raise ConfigError("out", str(path), f"exists but is not a readable sweep store ({err})") from None
     if attrs.get("sweep_signature") != expected_signature:
         raise ConfigError("resume", str(path), "the store was written by a different sweep (base config, axes, "
-                          "chunking or times differ); use a new --out or --overwrite")
+                          "chunking, times or integrator differ); use a new --out or --overwrite")
 
 
 def write_region(path: Path, group: str, grid: Grid, chunk: int, values: dict[str, tuple]) -> None:
@@ -98,7 +100,7 @@ def read_store(path: Path, group: str) -> xr.Dataset:
         return ds.load()
 
 
-def base_attrs(grid: Grid, ts: np.ndarray, theory: str) -> dict[str, Any]:
+def base_attrs(grid: Grid, ts: np.ndarray, theory: str, integrator: str) -> dict[str, Any]:
     attrs = dict(grid.base.flat_attrs())
     attrs.update(
         config_json=grid.base.to_json(),
@@ -109,6 +111,7 @@ def base_attrs(grid: Grid, ts: np.ndarray, theory: str) -> dict[str, Any]:
         rows_per_chunk=grid.rows_per_chunk,
         n_chunks=grid.n_chunks,
         outcome_thresholds=json.dumps(OUTCOME_THRESHOLDS),
-        sweep_signature=signature(grid, ts),
+        integrator=integrator,
+        sweep_signature=signature(grid, ts, integrator),
     )
     return attrs

@@ -16,7 +16,7 @@ from ..config import Config, ConfigError
 from ..integrate import status_flag_attrs
 from ..results import theory_equations
 from ._axes import Axis, make_axes
-from ._chunk import compute_chunk
+from ._chunk import INTEGRATORS, compute_chunk, resolve_integrator
 from ._grid import Grid
 from ._outcome import outcome_flag_attrs
 from ._store import base_attrs, check_resumable, create_store, mark_done, open_done, read_store, write_region
@@ -38,11 +38,11 @@ def _prepare(base: Config, axes, n_save: int, points_per_chunk: int, seed: int) 
 
 
 def _task(path: str, group: str, base_json: str, axes: list[tuple], rows_per_chunk: int, ts: list[float],
-          chunk: int) -> int:
+          integrator: str, chunk: int) -> int:
     """One chunk on a Dask worker: rebuild the grid, compute, write the region. Returns the chunk."""
     grid = Grid(Config.from_json(base_json), [Axis(n, np.asarray(v, dtype=object if d == "O" else d), s)
                                               for n, v, d, s in axes], rows_per_chunk)
-    write_region(Path(path), group, grid, chunk, compute_chunk(grid, chunk, np.asarray(ts)))
+    write_region(Path(path), group, grid, chunk, compute_chunk(grid, chunk, np.asarray(ts), integrator))
     return chunk
 
 
@@ -69,6 +69,7 @@ def sweep(
     workers: int | None = None,
     progress: bool = True,
     seed: int = 0,
+    integrator: str = "auto",
 ) -> xr.Dataset:
     """Integrate every configuration of the product grid `axes` around `base`.
 
@@ -87,6 +88,15 @@ def sweep(
     - `overwrite`: replace an existing store.
     - `scheduler` / `workers`: a Dask scheduler address, or the number of local worker processes;
       each worker computes chunks and writes its own zarr region.
+    - `integrator`: "lanes": `solve_lanes`, every lane (a (point, mode) of the eigenmode model, or a
+      point when the modes are coupled; a point of the full model) with its own step size, method
+      (Tsit5, or the Rosenbrock ROS34PW2 while it is stiff) and status, so a batch costs the sum
+      of its lanes' steps; with several jax devices the lanes are split over them, one host thread
+      each. "diffrax": `jit(vmap(diffeqsolve))` with `base.solver`, sharded over the devices with
+      `jax.sharding` (every lane of a batch takes the slowest lane's steps): the accuracy
+      reference. "auto" (default): "lanes" for `model="modes"`, "diffrax" for `model="full"` (the
+      faster of the two for each). Both use `base.rtol`, `base.atol`, `base.max_steps`; the
+      resolved integrator is stored (`attrs["integrator"]`) and is part of the store's signature.
 
     **Returns:** an `xarray.Dataset` with dims (swept axes..., time, mode): trajectories (`p`, `s`,
     `tau` for modes; `eig_F`, `eig_Wp`, `p`, `tau` for full) at the saved times, final values,
@@ -94,23 +104,26 @@ def sweep(
 
     **Raises:** `ConfigError` for bad axes or an incompatible store.
     """
+    if integrator not in INTEGRATORS:
+        raise ConfigError("integrator", integrator, f"must be one of {', '.join(INTEGRATORS)}")
     grid, ts = _prepare(base, axes, n_save, points_per_chunk, seed)
+    integrator = resolve_integrator(integrator, grid.base.model)
     group = group or grid.base.model
     theory = theory_equations(grid.base)
     bar = tqdm(total=grid.size, unit="traj", desc=f"sweep {group}", disable=not progress, file=sys.stderr,
                dynamic_ncols=True, smoothing=0.1)
     try:
         if out is None:
-            return _in_memory(grid, ts, theory, bar)
-        return _to_store(Path(out), group, grid, ts, theory, bar, resume, overwrite, scheduler, workers)
+            return _in_memory(grid, ts, theory, bar, integrator)
+        return _to_store(Path(out), group, grid, ts, theory, bar, resume, overwrite, scheduler, workers, integrator)
     finally:
         bar.close()
 
 
-def _in_memory(grid: Grid, ts: np.ndarray, theory: str, bar) -> xr.Dataset:
+def _in_memory(grid: Grid, ts: np.ndarray, theory: str, bar, integrator: str) -> xr.Dataset:
     parts = []
     for chunk in range(grid.n_chunks):
-        parts.append(compute_chunk(grid, chunk, ts))
+        parts.append(compute_chunk(grid, chunk, ts, integrator))
         bar.update(int(np.prod(grid.chunk_shape(chunk))))
     data_vars = {}
     for name, (trailing, _) in parts[0].items():
@@ -119,12 +132,12 @@ def _in_memory(grid: Grid, ts: np.ndarray, theory: str, bar) -> xr.Dataset:
         data_vars[name] = (tuple(grid.names) + tuple(trailing), arr, attrs[name]() if name in attrs else {})
     coords = {a.name: (a.values.astype(str) if a.values.dtype == object else a.values) for a in grid.axes}
     coords.update(time=ts, mode=np.arange(grid.base.n2))
-    return xr.Dataset(data_vars, coords=coords, attrs=base_attrs(grid, ts, theory))
+    return xr.Dataset(data_vars, coords=coords, attrs=base_attrs(grid, ts, theory, integrator))
 
 
 def _to_store(path: Path, group: str, grid: Grid, ts: np.ndarray, theory: str, bar, resume: bool, overwrite: bool,
-              scheduler: str | None, workers: int | None) -> xr.Dataset:
-    attrs = base_attrs(grid, ts, theory)
+              scheduler: str | None, workers: int | None, integrator: str) -> xr.Dataset:
+    attrs = base_attrs(grid, ts, theory, integrator)
     exists = (path / group).exists()
     if exists and resume and not overwrite:
         check_resumable(path, group, attrs["sweep_signature"])
@@ -137,7 +150,7 @@ def _to_store(path: Path, group: str, grid: Grid, ts: np.ndarray, theory: str, b
             shutil.rmtree(path / group)
         done = None
     if done is None:
-        first = compute_chunk(grid, 0, ts)
+        first = compute_chunk(grid, 0, ts, integrator)
         create_store(path, group, grid, ts, first, attrs)
         write_region(path, group, grid, 0, first)
         mark_done(path, group, 0)
@@ -145,16 +158,17 @@ def _to_store(path: Path, group: str, grid: Grid, ts: np.ndarray, theory: str, b
     bar.update(sum(int(np.prod(grid.chunk_shape(c))) for c in np.flatnonzero(done)))
     todo = [int(c) for c in np.flatnonzero(done == 0)]
     if todo and (scheduler or workers):
-        _run_dask(path, group, grid, ts, todo, bar, scheduler, workers)
+        _run_dask(path, group, grid, ts, todo, bar, scheduler, workers, integrator)
     else:
         for chunk in todo:
-            write_region(path, group, grid, chunk, compute_chunk(grid, chunk, ts))
+            write_region(path, group, grid, chunk, compute_chunk(grid, chunk, ts, integrator))
             mark_done(path, group, chunk)
             bar.update(int(np.prod(grid.chunk_shape(chunk))))
     return read_store(path, group)
 
 
-def _run_dask(path: Path, group: str, grid: Grid, ts: np.ndarray, todo: list[int], bar, scheduler, workers) -> None:
+def _run_dask(path: Path, group: str, grid: Grid, ts: np.ndarray, todo: list[int], bar, scheduler, workers,
+              integrator: str) -> None:
     from dask.distributed import as_completed
 
     client, cluster = _dask_client(scheduler, workers)
@@ -162,7 +176,7 @@ def _run_dask(path: Path, group: str, grid: Grid, ts: np.ndarray, todo: list[int
         axes = [(a.name, a.values.tolist(), a.values.dtype.str if a.values.dtype != object else "O", a.spec)
                 for a in grid.axes]
         futures = [client.submit(_task, str(path.resolve()), group, grid.base.to_json(), axes, grid.rows_per_chunk,
-                                 ts.tolist(), chunk, pure=False) for chunk in todo]
+                                 ts.tolist(), integrator, chunk, pure=False) for chunk in todo]
         for future in as_completed(futures):
             chunk = future.result()
             mark_done(path, group, chunk)
