@@ -69,6 +69,14 @@ def test_outcome_map_colours_known_cells(tmp_path):
     save_figure(fig, tmp_path / "o.png")
     final = plot_final_map(ds, "s_final")
     assert final.axes[0].get_title().startswith("mode 0")
+    # a collapsed mode's round-off eigenvalue (<= 0) with status ok is drawn at the floor, not grey;
+    # a cell whose status is not ok is grey (masked)
+    ds2 = ds.copy(deep=True)
+    ds2["s_final"][{"beta": 0, "eta": 2}] = -1e-16
+    ds2["mode_status"][{"beta": 1, "eta": 2}] = 2
+    cells = np.ma.asarray(plot_final_map(ds2, "s_final").axes[0].collections[0].get_array()).reshape(3, 2)
+    assert not cells.mask[2, 0] and cells[2, 0] == cells.min()
+    assert cells.mask[2, 1] and not cells.mask[:2].any()
     save_figure(plot_phase_portrait_ema(0.5, 0.02, 0.05, starts=[(0.2, 0.0)]), tmp_path / "ema.png")
     assert (tmp_path / "ema.png").stat().st_size > 10_000
 

@@ -125,11 +125,14 @@ def plot_final_map(ds: xr.Dataset, variable: str = "s_final", *, x: str | None =
         mask_status = mask_status[..., None]
     values = np.where(np.broadcast_to(mask_status, values.shape) == 0, values, np.nan)
     finite = values[np.isfinite(values) & (values > 0)] if log else values[np.isfinite(values)]
-    norm = None
+    norm, floor_note = None, ""
     if log and finite.size:
         lo = max(finite.min(), finite.max() * 1e-12)
         norm = LogNorm(vmin=lo, vmax=finite.max())
-        values = np.where(values > 0, np.maximum(values, lo), np.nan)
+        # ok cells at or below the floor (collapsed modes, whose eigenvalues can be round-off <= 0)
+        # take the floor's colour; only cells whose status is not ok stay grey
+        values = np.where(np.isfinite(values), np.maximum(values, lo), np.nan)
+        floor_note = f"; values <= {lo:.1e} drawn at the floor"
     cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#d9d9d9")
     im = None
     for m in range(modes):
@@ -140,7 +143,7 @@ def plot_final_map(ds: xr.Dataset, variable: str = "s_final", *, x: str | None =
         _threshold_lines(ax, ds, x, y)
         ax.set_title(_mode_title(ds, m), fontsize=9)
     fig.colorbar(im, ax=axes[0, -1], label=variable)
-    fig.suptitle(f"{_header(ds)}\n{variable} (light grey: solver status not ok)", fontsize=9)
+    fig.suptitle(f"{_header(ds)}\n{variable} (light grey: solver status not ok{floor_note})", fontsize=9)
     return fig
 
 
