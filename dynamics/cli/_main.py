@@ -7,6 +7,7 @@ import sys
 
 from .._version import __version__
 from ..config import ConfigError
+from ._check_cmd import add_check_parser
 from ._plot_cmd import add_plot_parser
 from ._simulate_cmd import add_simulate_parser
 from ._theory_cmd import add_theory_parser
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_theory_parser(sub)
     add_sweep_parser(sub)
     add_plot_parser(sub)
+    add_check_parser(sub)
     return parser
 
 
