@@ -31,6 +31,7 @@ from ._predictors import CLOSED_FORM_PREDICTORS as CLOSED_FORM_PREDICTORS
 from ._predictors import PredictorStatistics as PredictorStatistics
 from ._predictors import closed_form_predictor as closed_form_predictor
 from ._predictors import expected_statistics as expected_statistics
+from ._predictors import feature_statistics as feature_statistics
 from ._predictors import mode_closed_form_predictor as mode_closed_form_predictor
 from ._predictors import sample_statistics as sample_statistics
 from ._predictors import spectral_predictor as spectral_predictor

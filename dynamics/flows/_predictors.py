@@ -36,7 +36,7 @@ from jaxtyping import Array, Float
 
 from ..config import CLOSED_FORM_PREDICTORS, FIXED_PREDICTOR_ALPHA, POWER_PREDICTORS
 
-__all__ = ["CLOSED_FORM_PREDICTORS", "PredictorStatistics", "expected_statistics", "sample_statistics",
+__all__ = ["CLOSED_FORM_PREDICTORS", "PredictorStatistics", "expected_statistics", "feature_statistics", "sample_statistics",
            "closed_form_predictor", "mode_closed_form_predictor", "spectral_predictor"]
 
 
@@ -62,18 +62,27 @@ def expected_statistics(W: Array, Wa: Array, X: Array, XS: Array) -> PredictorSt
     return PredictorStatistics(_sym(W @ X @ W.T), _sym(W @ XS @ W.T), Wa @ X @ W.T)
 
 
+def feature_statistics(z1: Float[Array, "b n2"], z2: Float[Array, "b n2"], za: Float[Array, "b n2"]
+                       ) -> PredictorStatistics:
+    r"""The statistics as means over rows (samples): online outputs of the first views `z1`, of the
+    second views `z2`, and target outputs of the second views `za`:
+    $F = \mathrm{sym}(\overline{z_1 z_2^T})$, $C = \mathrm{sym}(\overline{z_1 z_1^T})$,
+    $C_{to} = \overline{z_a z_1^T}$. The linear simulator (`sample_statistics`) and the training
+    bridge (features of a network) both call this."""
+    n = z1.shape[0]
+    return PredictorStatistics(_sym(z1.T @ z2) / n, _sym(z1.T @ z1) / n, za.T @ z1 / n)
+
+
 def sample_statistics(W: Array, Wa: Array, x1: Float[Array, "b n1"], x2: Float[Array, "b n1"]
                       ) -> PredictorStatistics:
     r"""The statistics as means over view pairs (rows): $C = \overline{z_1 z_1^T}$ with $z = W x$,
-    $F = \mathrm{sym}(\overline{z_1 z_2^T})$, $C_{to} = \overline{(W_a x_2)(W x_1)^T}$.
+    $F = \mathrm{sym}(\overline{z_1 z_2^T})$, $C_{to} = \overline{(W_a x_2)(W x_1)^T}$
+    (`feature_statistics` of $z_1 = W x_1$, $z_2 = W x_2$, $z_a = W_a x_2$).
 
     With the pairs in both orders (as `expectation="sampled"` and T19 use them) $C$ averages both
     views; its expectation is $W(X+X')W^T$, that of $F$ is $W X W^T$ and that of $C_{to}$ is $W_a X W^T$.
     """
-    n = x1.shape[0]
-    z1, z2 = x1 @ W.T, x2 @ W.T
-    za = x2 @ Wa.T
-    return PredictorStatistics(_sym(z1.T @ z2) / n, _sym(z1.T @ z1) / n, za.T @ z1 / n)
+    return feature_statistics(x1 @ W.T, x2 @ W.T, x2 @ Wa.T)
 
 
 def _cutoff(values: Array) -> Array:
