@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from .._version import __version__
 from ..config import ConfigError
 from ._check_cmd import add_check_parser
+from ._compare_cmd import add_compare_parser
+from ._options import join_negative_values
 from ._plot_cmd import add_plot_parser
 from ._simulate_cmd import add_simulate_parser
 from ._theory_cmd import add_theory_parser
+from ._train_cmd import add_train_parser
 from ._sweep_cmd import add_sweep_parser
+from ._verify_cmd import add_verify_parser
 
 __all__ = ["main", "build_parser"]
 
@@ -22,22 +28,53 @@ def build_parser() -> argparse.ArgumentParser:
         description="Learning-dynamics simulator for non-contrastive SSL (BYOL, SimSiam, DirectPred).",
     )
     parser.add_argument("--version", action="version", version=f"ssl-dynamics {__version__}")
+    parser.add_argument("--no-compile-cache", action="store_true",
+                        help="do not use JAX's persistent compilation cache (default folder: "
+                             "$SSL_DYNAMICS_CACHE, else ~/.cache/ssl-dynamics/jax; JAX_COMPILATION_CACHE_DIR wins)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_simulate_parser(sub)
     add_theory_parser(sub)
     add_sweep_parser(sub)
     add_plot_parser(sub)
     add_check_parser(sub)
+    add_verify_parser(sub)
+    add_train_parser(sub)
+    add_compare_parser(sub)
     return parser
+
+
+def compile_cache_dir() -> Path:
+    """The persistent compilation cache folder of the command line: `$SSL_DYNAMICS_CACHE`, else
+    `$XDG_CACHE_HOME/ssl-dynamics/jax` (`~/.cache/ssl-dynamics/jax`)."""
+    if os.environ.get("SSL_DYNAMICS_CACHE"):
+        return Path(os.environ["SSL_DYNAMICS_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ssl-dynamics" / "jax"
+
+
+def use_compile_cache(jax) -> None:
+    """Keep compiled XLA programs between calls (an entry point's choice; the library never sets it):
+    a repeated command with the same shapes skips compilation. `JAX_COMPILATION_CACHE_DIR`, when set,
+    is left to JAX; programs that compile in under 0.2 s are not stored."""
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return
+    try:
+        folder = compile_cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # an unwritable home: run without the cache
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point. Exit status: 0 success, 1 a trajectory did not finish ok, 2 bad input."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else list(argv)))
     import jax
 
     jax.config.update("jax_enable_x64", True)  # entry point: float64 unless --dtype float32
+    if not args.no_compile_cache:
+        use_compile_cache(jax)
     try:
         return int(args.handler(args))
     except ConfigError as err:

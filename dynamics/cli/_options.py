@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import typing
 from typing import Any
 
 from ..config import CHOICES, MATRIX_FIELDS, VECTOR_FIELDS, Config, load_matrix
 
-__all__ = ["add_config_flags", "collect_config_values"]
+__all__ = ["add_config_flags", "collect_config_values", "join_negative_values"]
+
+#: A value that starts like a negative number or a list of them: -1,1  -0.5  -1e-3,2  -.5
+_NEGATIVE = re.compile(r"^-(\d|\.\d)[\d.eE+\-,]*$")
 
 _HELP = {
     "model": "full (matrix flow T2-T5) or modes (eigenmode flow T11-T13b)",
@@ -88,3 +92,19 @@ def collect_config_values(namespace: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
+
+
+def join_negative_values(argv: list[str]) -> list[str]:
+    """Let a flag take a value that starts with "-" as a separate word: `--s0 -1,1` becomes
+    `--s0=-1,1` (argparse reads "-1,1" as an unknown flag otherwise). Only words that look like
+    numbers or comma-separated lists of numbers are joined, never after a word holding "=", and never
+    after "--"."""
+    out: list[str] = []
+    for word in argv:
+        previous = out[-1] if out else ""
+        if (_NEGATIVE.match(word) and previous.startswith("--") and "=" not in previous and previous != "--"
+                and "--" not in out):
+            out[-1] = f"{previous}={word}"
+        else:
+            out.append(word)
+    return out

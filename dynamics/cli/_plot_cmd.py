@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..config import ConfigError
+from ..config import ConfigError, check_output_folder
 
 __all__ = ["add_plot_parser", "run_plot"]
 
@@ -49,7 +49,7 @@ def run_plot(args: argparse.Namespace) -> int:
     suffixes = {path.suffix for path in paths}
     if len(suffixes) > 1:
         raise ConfigError("file", " ".join(map(str, paths)), "mixes .nc results and .zarr stores; plot them apart")
-    out = Path(args.out)
+    out = check_output_folder(args.out)
     formats = args.format or ["png"]
     written: list[Path] = []
 
@@ -74,13 +74,12 @@ def run_plot(args: argparse.Namespace) -> int:
 
 def _plot_results(paths: list[Path], args: argparse.Namespace, save) -> None:
     from ..plots import plot_eigenvalue_trajectories, plot_mechanism_comparison, plot_phase_portrait
-    from ..results import read_netcdf
 
     kinds = args.kind or (["compare"] if len(paths) > 1 else ["trajectories", "portrait"])
     bad = [k for k in kinds if k not in RUN_KINDS]
     if bad:
         raise ConfigError("kind", bad[0], f"for a .nc result must be one of {', '.join(RUN_KINDS)}")
-    datasets = {path: read_netcdf(path) for path in paths}
+    datasets = {path: _read_result(path) for path in paths}
     for kind in kinds:
         if kind == "compare":
             stems = [path.stem for path in paths]
@@ -108,20 +107,54 @@ def _plot_results(paths: list[Path], args: argparse.Namespace, save) -> None:
                                      t_max=float(a["t_max"])), f"{path.stem}_portrait")
 
 
+def _read_result(path: Path):
+    """A simulate result, or a `ConfigError` naming the file when it is not one."""
+    from ..config import Config
+    from ..results import read_netcdf
+
+    if path.is_dir():
+        raise ConfigError("file", str(path), "is a folder, not a .nc result of ssl-dynamics simulate")
+    try:
+        ds = read_netcdf(path)
+    except Exception as err:  # noqa: BLE001 - netCDF4/HDF5 raise many kinds on a file that is not netCDF
+        raise ConfigError("file", str(path), f"is not a readable netCDF file ({type(err).__name__})") from None
+    try:
+        Config.from_dataset(ds)
+    except ConfigError as err:
+        raise ConfigError("file", str(path), f"is not a result of ssl-dynamics simulate ({err})") from None
+    missing = [name for name in ("time", "status") if name not in ds.variables]
+    if missing:
+        raise ConfigError("file", str(path), f"is not a result of ssl-dynamics simulate (no {', '.join(missing)})")
+    return ds
+
+
 def _plot_store(path: Path, args: argparse.Namespace, save) -> None:
     from ..plots import plot_final_map, plot_outcome_map
+    from ..sweep._integrity import sweep_groups
     from ..sweep._store import read_store
 
     kinds = args.kind or list(SWEEP_KINDS)
     bad = [k for k in kinds if k not in SWEEP_KINDS]
     if bad:
         raise ConfigError("kind", bad[0], f"for a .zarr store must be one of {', '.join(SWEEP_KINDS)}")
-    groups = [args.group] if args.group else sorted(p.name for p in path.iterdir() if (p / "zarr.json").exists()
-                                                     or (p / ".zgroup").exists())
+    if not path.is_dir():
+        raise ConfigError("file", str(path), "is not a sweep store (a .zarr folder)")
+    found = sweep_groups(path)
+    if args.group is not None and args.group not in found:
+        raise ConfigError("group", args.group, f"is not a group of {path}; groups: {', '.join(found) or 'none'}")
+    groups = [args.group] if args.group else found
     if not groups:
         raise ConfigError("file", str(path), "holds no sweep group")
-    for group in groups:
-        ds = read_store(path, group)
+    stores = {group: read_store(path, group) for group in groups}  # every check before any figure
+    for group, ds in stores.items():
+        _check_axes(ds, args, f"{path}/{group}")
+    for group, ds in stores.items():
+        missing = int(ds.attrs.get("not_computed", 0))
+        if missing:
+            total = int(ds["status"].size)
+            print(f"warning: {path}/{group}: {missing} of {total} cells not computed (chunks not done or failing "
+                  "their checksum); drawn hatched. ssl-dynamics verify reports them, sweep --resume computes them",
+                  file=sys.stderr)
         for kind in kinds:
             if kind == "outcome":
                 fig = plot_outcome_map(ds, x=args.x, y=args.y)
@@ -130,6 +163,16 @@ def _plot_store(path: Path, args: argparse.Namespace, save) -> None:
                     "s_final" if "s_final" in ds else "eig_F_final")
                 fig = plot_final_map(ds, var, x=args.x, y=args.y)
             save(fig, f"{path.stem}_{group}_{kind}")
+
+
+def _check_axes(ds, args: argparse.Namespace, where: str) -> None:
+    """--x / --y must name two different swept axes (the defaults: the first two)."""
+    from ..plots._phase import phase_axes
+
+    try:
+        phase_axes(ds, args.x, args.y)
+    except ConfigError as err:
+        raise ConfigError(err.field, err.value, f"{err.allowed} (store {where})") from None
 
 
 def _copy(fig):

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..config import Config, read_config_file
+from ..config import Config, check_output_file, read_config_file
 from ._options import add_config_flags, collect_config_values
 
 __all__ = ["add_simulate_parser", "run_simulate"]
@@ -21,6 +21,7 @@ def add_simulate_parser(subparsers) -> None:
     parser = subparsers.add_parser("simulate", help="integrate one configuration", description=DESCRIPTION)
     parser.add_argument("--config", metavar="FILE.toml", help="flat TOML file of settings (keys as the flags, _ for -)")
     parser.add_argument("--out", default="run.nc", metavar="FILE.nc", help="result file (default: run.nc)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing result file (default: refuse)")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG beside the result file")
     parser.add_argument("--log-time", action="store_true", help="log-scaled time axis in the PNG")
     add_config_flags(parser)
@@ -36,11 +37,7 @@ def build_config(args: argparse.Namespace) -> Config:
 
 def run_simulate(args: argparse.Namespace) -> int:
     config = build_config(args)
-    out = Path(args.out)
-    if out.suffix != ".nc":
-        from ..config import ConfigError
-
-        raise ConfigError("out", str(out), "must end in .nc (a netCDF file)")
+    out = check_output_file(Path(args.out), suffixes=(".nc",), overwrite=args.overwrite)
     from .._simulate import simulate
     from ..integrate import STATUS_MESSAGES, Status
     from ..results import write_netcdf

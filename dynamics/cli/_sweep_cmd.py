@@ -62,11 +62,12 @@ def run_sweep(args: argparse.Namespace) -> int:
                      else {}), **overrides}), j.axes) for j in main_jobs()]
         else:
             jobs = [(j.group, j.base, j.axes) for j in main_jobs()]
-    # validate every job before any work
-    from ..sweep import make_axes
+    # validate every job (settings, axes, size, output store) before any work
+    from ..sweep import check_sweep
 
-    for _, base, axes in jobs:
-        make_axes(base, axes, seed=args.axis_seed)
+    for group, base, axes in jobs:
+        check_sweep(base, axes, out=out, group=group, n_save=n_save, points_per_chunk=args.points_per_chunk,
+                    resume=args.resume, overwrite=args.overwrite, seed=args.axis_seed, integrator=args.integrator)
     start = time.perf_counter()
     worst = 0
     for group, base, axes in jobs:

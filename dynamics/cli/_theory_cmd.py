@@ -79,7 +79,10 @@ def add_theory_parser(subparsers) -> None:
 
 
 def _check(args: argparse.Namespace) -> dict[str, float]:
+    from ..symbolic._numbers import MAGNITUDE_RANGE
+
     values = {}
+    small, large = MAGNITUDE_RANGE
     for name in _USED[args.system]:
         value = getattr(args, name)
         lo, lo_open, why = _RANGES[name]
@@ -87,6 +90,11 @@ def _check(args: argparse.Namespace) -> dict[str, float]:
         if bad:
             relation = ">" if lo_open else ">="
             raise ConfigError(name, value, f"must be {relation} {lo:g} and finite ({why})")
+        if value != 0 and not small <= abs(value) <= large:
+            zero = " (use 0 for the limit)" if not lo_open else ""
+            raise ConfigError(name, value, f"must be 0 or between {small:g} and {large:g}{zero}: the fixed points are "
+                              "solved exactly, and more extreme numbers make the solve very slow and their "
+                              f"eigenvalues fall below the resolution of --tol ({why})")
         values[name] = value
     if args.system in ("parabola", "plane", "full"):
         values["eta_p"] = values["eta"]
@@ -131,6 +139,7 @@ def run_fixed_points(args: argparse.Namespace) -> int:
     import sympy as sp
 
     from ..symbolic import fixed_points, named_system, stability, thresholds
+    from ..symbolic._numbers import format_number
 
     system = named_system(args.system)
     shown = " ".join(f"{k}={v:g}" for k, v in values.items() if k != "eta_p")
@@ -141,7 +150,7 @@ def run_fixed_points(args: argparse.Namespace) -> int:
         verdict = stability(system, point, values, tol=args.tol)
         coords = []
         for x, v in point.coordinates:
-            coords.append(f"{x.name} free" if x in point.free else f"{x.name}={_number(sp.N(v))}")
+            coords.append(f"{x.name} free" if x in point.free else f"{x.name}={format_number(v)}")
         cond_text = _condition_text(point.condition)
         eig = ", ".join(_number(e) for e in verdict.eigenvalues)
         label = verdict.classification + (f" ({verdict.note})" if verdict.note else "")

@@ -10,6 +10,8 @@ from ._config import POWER_PREDICTORS as POWER_PREDICTORS
 from ._config import MATRIX_FIELDS as MATRIX_FIELDS
 from ._config import VECTOR_FIELDS as VECTOR_FIELDS
 from ._config import Config as Config
+from ._config import MAX_SEED as MAX_SEED
+from ._config import CROSS_CHECKED as CROSS_CHECKED
 from ._data import DataStatistics as DataStatistics
 from ._data import data_statistics as data_statistics
 from ._data import random_orthogonal as random_orthogonal
@@ -19,3 +21,12 @@ from ._errors import ConfigError as ConfigError
 from ._files import config_from_file as config_from_file
 from ._files import load_matrix as load_matrix
 from ._files import read_config_file as read_config_file
+from ._paths import can_write as can_write
+from ._paths import check_output_file as check_output_file
+from ._paths import check_output_folder as check_output_folder
+from ._size import MAX_AXIS_POINTS as MAX_AXIS_POINTS
+from ._size import SIZE_LIMIT_BYTES as SIZE_LIMIT_BYTES
+from ._size import check_size as check_size
+from ._size import format_bytes as format_bytes
+from ._size import run_bytes as run_bytes
+from ._size import sweep_bytes as sweep_bytes

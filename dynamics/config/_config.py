@@ -16,7 +16,8 @@ from typing import Any
 from ._errors import ConfigError
 
 __all__ = ["Config", "CHOICES", "MATRIX_FIELDS", "VECTOR_FIELDS", "CLOSED_FORM_PREDICTORS", "POWER_PREDICTORS",
-           "FIXED_PREDICTOR_ALPHA", "DEFAULT_PREDICTOR_ALPHA", "DEFAULT_PREDICTOR_EPS", "LOSSES"]
+           "FIXED_PREDICTOR_ALPHA", "DEFAULT_PREDICTOR_ALPHA", "DEFAULT_PREDICTOR_EPS", "LOSSES", "MAX_SEED",
+           "MAX_COUNT", "CROSS_CHECKED"]
 
 Matrix = tuple[tuple[float, ...], ...]
 Vector = tuple[float, ...]
@@ -55,6 +56,17 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "solver": ("tsit5", "dopri5", "dopri8", "scipy-rk45", "scipy-dop853", "scipy-radau", "scipy-lsoda"),
     "dtype": ("float64", "float32"),
 }
+
+#: Largest seed: seeds are stored as 64-bit attributes and fed to generators that take 32-bit seeds.
+MAX_SEED = 2**32 - 1
+#: Largest size or count (n1, n2, n_save, max_steps, n_samples): a 32-bit signed integer.
+MAX_COUNT = 2**31 - 1
+
+#: Numeric fields whose allowed values depend on another field's value (the checks of `_check_model`,
+#: `_check_predictor`, `_check_loss`); a sweep validates each of their values with every combination of
+#: the swept choice fields up front (other values one at a time). Keep it in step with the checks; a
+#: check between two numeric fields would need the sweep's validation extended.
+CROSS_CHECKED = ("tau0", "tau0_modes", "predictor_alpha", "predictor_eps", "n_samples", "n1", "n2")
 
 #: Fields that hold a matrix (nested tuples); on the CLI they take a path to a .npy or text file.
 MATRIX_FIELDS = ("X", "Xprime", "W0", "Wp0", "Wa0")
@@ -187,10 +199,10 @@ class Config:
             if value not in allowed:
                 raise ConfigError(name, value, f"must be one of {', '.join(allowed)}")
         for name in ("n1", "n2", "n_save", "max_steps", "n_samples"):
-            _set(self, name, _as_int(name, getattr(self, name), minimum=1))
-        _set(self, "n_save", _as_int("n_save", self.n_save, minimum=2))
+            _set(self, name, _as_int(name, getattr(self, name), minimum=1, maximum=MAX_COUNT))
+        _set(self, "n_save", _as_int("n_save", self.n_save, minimum=2, maximum=MAX_COUNT))
         for name in ("seed", "data_seed", "sample_seed"):
-            _set(self, name, _as_int(name, getattr(self, name), minimum=0))
+            _set(self, name, _as_int(name, getattr(self, name), minimum=0, maximum=MAX_SEED))
         _check_float(self, "sigma2", lo=0.0, why="augmentation variance, X' = sigma2 I")
         _check_float(self, "alpha_p", lo=0.0, lo_open=True, why="predictor relative rate, T2")
         _check_float(self, "beta", lo=0.0, why="EMA rate, T4")
@@ -210,6 +222,7 @@ class Config:
         self._check_model()
         self._check_predictor()
         self._check_loss()
+        self._check_size()
 
     def _check_data(self) -> None:
         n1 = self.n1
@@ -335,6 +348,14 @@ class Config:
                               f"must be >= 3 n1 = {3 * self.n1} for expectation='sampled' (the sample's second"
                               " moments are matched to X and X' exactly)")
 
+    def _check_size(self) -> None:
+        from ._size import check_size, run_bytes
+
+        detail = f"n1 = {self.n1}, n2 = {self.n2}, n_save = {self.n_save}, model = {self.model!r}"
+        if self.expectation == "sampled":
+            detail += f", n_samples = {self.n_samples}"
+        check_size("run", run_bytes(self), detail, "make n1, n2, n_save or n_samples smaller")
+
     # ------------------------------------------------------------------ derived values
     @property
     def eta_p_effective(self) -> float:
@@ -436,11 +457,14 @@ def _to_plain(value: Any) -> Any:
     return value
 
 
-def _as_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+def _as_int(name: str, value: Any, minimum: int, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(name, value, "must be an integer")
-    if int(value) < minimum:
-        raise ConfigError(name, value, f"must be an integer >= {minimum}")
+    if isinstance(value, float) and not (math.isfinite(value) and value == int(value)):
+        raise ConfigError(name, value, "must be an integer")
+    if not minimum <= int(value) <= maximum:
+        bound = "2**32 - 1" if maximum == MAX_SEED else "2**31 - 1"
+        raise ConfigError(name, value, f"must be an integer from {minimum} to {bound}")
     return int(value)
 
 
@@ -448,7 +472,10 @@ def _check_float(obj: Config, name: str, lo: float | None = None, lo_open: bool 
     value = getattr(obj, name)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(name, value, f"must be a number ({why})")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        raise ConfigError(name, value, f"must be finite ({why})") from None
     if not math.isfinite(value):
         raise ConfigError(name, value, f"must be finite ({why})")
     if lo is not None:
@@ -470,7 +497,7 @@ def _as_vector(name: str, value: Any) -> Vector | None:
         value = [value]
     try:
         out = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError(name, value, "must be a list of numbers") from None
     if not all(math.isfinite(v) for v in out):
         raise ConfigError(name, value, "must contain finite numbers only")
@@ -482,7 +509,7 @@ def _as_matrix(name: str, value: Any) -> Matrix | None:
         return None
     try:
         rows = tuple(tuple(float(v) for v in row) for row in value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError(name, value, "must be a matrix (a list of equal-length lists of numbers)") from None
     if not rows or len({len(r) for r in rows}) != 1 or len(rows[0]) == 0:
         raise ConfigError(name, value, "must be a matrix (a list of equal-length lists of numbers)")

@@ -21,10 +21,18 @@ def load_matrix(field: str, path: str | Path, base: Path | None = None) -> list[
         p = base / p
     if not p.exists():
         raise ConfigError(field, str(path), "must name an existing .npy or text file")
+    if p.is_dir():
+        raise ConfigError(field, str(path), "is a folder; name a .npy or text file")
     try:
         arr = np.load(p) if p.suffix == ".npy" else np.loadtxt(p, ndmin=2)
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError, UnicodeDecodeError, EOFError) as err:
         raise ConfigError(field, str(path), f"could not be read as a matrix ({err})") from None
+    if not isinstance(arr, np.ndarray):  # e.g. an .npz archive
+        raise ConfigError(field, str(path), "must hold one matrix (a .npy array or a text file)")
+    if arr.dtype.kind not in "iuf":
+        kind = "complex numbers (the imaginary part would be lost)" if arr.dtype.kind == "c" else \
+            f"dtype {arr.dtype}"
+        raise ConfigError(field, str(path), f"must hold real numbers; found {kind}")
     arr = np.asarray(arr, dtype=float)
     if arr.ndim != 2:
         raise ConfigError(field, str(path), f"must hold a 2-D matrix, found {arr.ndim}-D")
@@ -40,8 +48,17 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if not p.exists():
         raise ConfigError("config", str(path), "must name an existing TOML file")
+    if p.is_dir():
+        raise ConfigError("config", str(path), "is a folder; name a TOML file")
     try:
-        raw = tomllib.loads(p.read_text())
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError("config", str(path), f"is not UTF-8 text, as TOML requires ({err.reason} at byte "
+                          f"{err.start})") from None
+    except OSError as err:
+        raise ConfigError("config", str(path), f"could not be read ({err.strerror})") from None
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError("config", str(path), f"is not valid TOML ({err})") from None
     values: dict[str, Any] = {}

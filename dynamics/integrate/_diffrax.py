@@ -109,7 +109,8 @@ def _solve(vector_field, y0, args, ts, solver, rtol, atol, max_steps, divergence
     )
     ys, y_last = sol.ys
     t_last = sol.ts[1][0]
-    reached = sol.ts[0] <= t_last
+    # the initial state is known even when the first step fails (t_last is then not finite)
+    reached = (sol.ts[0] <= t_last) | (jnp.arange(ts.shape[0]) == 0)
     size_last = state_max_abs(jax.tree_util.tree_map(lambda leaf: leaf[0], y_last))
     status = jnp.where(
         sol.result == diffrax.RESULTS.successful,
@@ -126,4 +127,5 @@ def _solve(vector_field, y0, args, ts, solver, rtol, atol, max_steps, divergence
     )
     ys = jax.tree_util.tree_map(
         lambda leaf: jnp.where(reached.reshape((-1,) + (1,) * (leaf.ndim - 1)), leaf, jnp.nan), ys)
+    ys = jax.tree_util.tree_map(lambda leaf, first: leaf.at[0].set(jnp.asarray(first, leaf.dtype)), ys, y0)
     return Trajectory(ts, ys, status.astype(jnp.int32), reached, sol.stats["num_accepted_steps"])

@@ -27,9 +27,11 @@ class Status(IntEnum):
 
 STATUS_MESSAGES = {
     Status.ok: "reached t_max",
-    Status.max_steps: "stopped after max_steps solver steps before t_max; raise max_steps or loosen rtol/atol",
+    Status.max_steps: "stopped after max_steps solver steps before t_max; raise max_steps or loosen rtol/atol, or, "
+                      "if the flow is stiff (e.g. a large alpha_p or beta), use --solver scipy-radau or scipy-lsoda",
     Status.diverged: "the state passed divergence_threshold; the trajectory diverges",
-    Status.nonfinite: "the state became non-finite or the solver step size collapsed",
+    Status.nonfinite: "the state became non-finite or the solver step size collapsed; if the flow is stiff (e.g. a "
+                      "large alpha_p or beta), use --solver scipy-radau or scipy-lsoda",
 }
 
 

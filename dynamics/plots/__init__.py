@@ -14,4 +14,6 @@ from ._portrait import plane_fixed_points as plane_fixed_points
 from ._portrait import plot_phase_portrait as plot_phase_portrait
 from ._portrait import plot_phase_portrait_ema as plot_phase_portrait_ema
 from ._save import save_figure as save_figure
+from ._style import mode_colors as mode_colors
+from ._style import subplots as subplots
 from ._trajectories import plot_eigenvalue_trajectories as plot_eigenvalue_trajectories

@@ -1,6 +1,8 @@
 """Sweeps over any configuration field: batched, chunked, resumable, optionally spread with Dask."""
 
 from ._axes import UNSWEEPABLE as UNSWEEPABLE
+from ._axes import UNSWEEPABLE_REASONS as UNSWEEPABLE_REASONS
+from ._axes import sweepable_fields as sweepable_fields
 from ._axes import Axis as Axis
 from ._axes import make_axes as make_axes
 from ._axes import parse_axis as parse_axis
@@ -10,4 +12,8 @@ from ._outcome import Outcome as Outcome
 from ._outcome import classify_modes as classify_modes
 from ._outcome import stable_fixed_point as stable_fixed_point
 from ._outcome import time_to_converge as time_to_converge
+from ._sweep import check_sweep as check_sweep
 from ._sweep import sweep as sweep
+from ._integrity import GroupReport as GroupReport
+from ._integrity import inspect_group as inspect_group
+from ._store import read_store as read_store

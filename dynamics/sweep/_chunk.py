@@ -42,6 +42,8 @@ INIT_FIELDS = ("init", "init_scale", "init_scale_p", "seed", "tau0", "p0", "s0",
                "predictor", "target", "W0", "Wp0", "Wa0", "n1", "n2")
 PATH_FIELDS = ("target", "stop_gradient", "predictor", "loss", "expectation", "predictor_eps_convention")
 PREDICTOR_FIELDS = ("predictor", "predictor_alpha", "predictor_eps")
+#: Fields the view-pair sample of `expectation="sampled"` depends on (`flow_args`).
+SAMPLE_FIELDS = DATA_FIELDS + ("expectation", "n_samples", "sample_seed")
 #: Lanes per device below which a lanes batch is not split over several devices (one block).
 _MIN_LANES_PER_DEVICE = 256
 
@@ -188,6 +190,20 @@ def _predictor_params(config: Config) -> list[float]:
     return [np.nan if v is None else float(v) for v in values]
 
 
+def _sample_shape(config: Config) -> tuple[int, int]:
+    """Shape of each half (x1 or x2) of the view-pair sample: both orders, 2 n_samples rows."""
+    return (2 * config.n_samples, config.n1)
+
+
+def _view_pairs(config: Config) -> np.ndarray:
+    """The fixed view-pair sample (x1, x2) of a point (`flow_args`), zeros where the point's
+    expectation is not sampled (its lanes never read them)."""
+    if config.expectation != "sampled":
+        return np.zeros((2,) + _sample_shape(config))
+    args = flow_args(config)
+    return np.stack([args.x1, args.x2])
+
+
 def _modes_chunk(grid: Grid, chunk: int, ts: np.ndarray, integrator: str) -> dict[str, tuple]:
     base = grid.base
     cs, m = grid.chunk_shape(chunk), base.n2
@@ -252,14 +268,24 @@ def _full_chunk(grid: Grid, chunk: int, ts: np.ndarray, integrator: str) -> dict
     Wp0 = grid.per_point(chunk, INIT_FIELDS, lambda c: initial_state(c).Wp).reshape(P, n2, n2)
     Wa0 = grid.per_point(chunk, INIT_FIELDS, lambda c: initial_state(c).Wa).reshape(P, n2, n1)
     rates = _rates(grid, chunk)
+    groups = _groups(paths)
+    pred = grid.per_point(chunk, PREDICTOR_FIELDS, _predictor_params).reshape(P, 2)
+    samples = None
+    if any(path.expectation == "sampled" for path, _ in groups):
+        samples = grid.per_point(chunk, SAMPLE_FIELDS, _view_pairs).reshape((P, 2) + _sample_shape(base))
     T = len(ts)
     W = np.full((P, T, n2, n1), np.nan)
     Wp = np.full((P, T, n2, n2), np.nan)
     Wa = np.full((P, T, n2, n1), np.nan)
     status = np.zeros(P, dtype=np.int8)
-    for path, idx in _groups(paths):
+    for path, idx in groups:
         y0 = BYOLState(W0[idx], Wp0[idx], Wa0[idx])
-        args = FlowArgs(X=data[idx, 0], XS=data[idx, 1], path=path, **{k: v.reshape(P)[idx] for k, v in rates.items()})
+        extra = {name: None if np.all(np.isnan(pred[idx, k])) else pred[idx, k]
+                 for k, name in enumerate(("predictor_alpha", "predictor_eps"))}
+        if path.expectation == "sampled":
+            extra.update(x1=samples[idx, 0], x2=samples[idx, 1])
+        args = FlowArgs(X=data[idx, 0], XS=data[idx, 1], path=path, **{k: v.reshape(P)[idx] for k, v in rates.items()},
+                        **extra)
         saved, st = integrate_batch(byol_flow, y0, args, ts, base, integrator)
         W[idx], Wp[idx], Wa[idx] = saved.W, saved.Wp, saved.Wa
         status[idx] = st

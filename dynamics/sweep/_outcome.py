@@ -22,6 +22,8 @@ class Outcome(IntEnum):
       more than `converged_rtol` (relative, floor `converged_floor`).
     - `diverged` (4): the solver status is `diverged`.
     - `failed` (5): the solver status is `nonfinite` or `max_steps`.
+    - `not_computed` (6): never a trajectory's outcome: a cell of a store whose chunk is not done
+      (an interrupted sweep) or failed its checksum, as `read_store` returns it.
     """
 
     collapsed = 0
@@ -30,6 +32,7 @@ class Outcome(IntEnum):
     not_converged = 3
     diverged = 4
     failed = 5
+    not_computed = 6
 
 
 #: Thresholds of `Outcome` (recorded in every sweep store's attributes).

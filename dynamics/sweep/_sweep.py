@@ -12,29 +12,59 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from .._simulate import save_times
-from ..config import Config, ConfigError
+from ..config import Config, ConfigError, check_output_folder, check_size, sweep_bytes
 from ..integrate import status_flag_attrs
 from ..results import theory_equations
 from ._axes import Axis, make_axes
 from ._chunk import INTEGRATORS, compute_chunk, resolve_integrator
 from ._grid import Grid
 from ._outcome import outcome_flag_attrs
-from ._store import base_attrs, check_resumable, create_store, mark_done, open_done, read_store, write_region
+from ._integrity import inspect_group, mark_done, repair_group
+from ._store import (base_attrs, check_resumable, create_store, grid_coords, open_done, read_store,
+                     write_region)
 
-__all__ = ["sweep", "DEFAULT_POINTS_PER_CHUNK"]
+__all__ = ["sweep", "check_sweep", "DEFAULT_POINTS_PER_CHUNK"]
 
 DEFAULT_POINTS_PER_CHUNK = 4096
 
 
 def _prepare(base: Config, axes, n_save: int, points_per_chunk: int, seed: int) -> tuple[Grid, np.ndarray]:
-    if n_save < 2:
+    if isinstance(n_save, bool) or not isinstance(n_save, int) or n_save < 2:
         raise ConfigError("n_save", n_save, "must be an integer >= 2")
-    if points_per_chunk < 1:
-        raise ConfigError("points_per_chunk", points_per_chunk, "must be >= 1")
+    if isinstance(points_per_chunk, bool) or not isinstance(points_per_chunk, int) or points_per_chunk < 1:
+        raise ConfigError("points_per_chunk", points_per_chunk, "must be an integer >= 1")
     base = base.replace(n_save=n_save, save_spacing="log")
     axis_list = make_axes(base, axes, seed=seed)
     grid = Grid.with_target_chunk(base, axis_list, points_per_chunk)
+    shape = " x ".join(str(n) for n in grid.shape)
+    check_size("sweep", sweep_bytes(grid.base, grid.size, points_per_chunk),
+               f"{grid.size} grid points ({shape}), n_save = {n_save}, n2 = {base.n2}, n1 = {base.n1}",
+               "use fewer axis points, a smaller n_save, n1 or n2, or split the sweep")
     return grid, save_times(base)
+
+
+def _check_out(path: Path, group: str, resume: bool, overwrite: bool) -> None:
+    check_output_folder(path, suffix=".zarr")
+    if (path / group).exists() and not resume and not overwrite:
+        raise ConfigError("out", str(path), f"already holds a sweep group {group!r}; pass --resume to continue "
+                          "it or --overwrite to replace it")
+
+
+def check_sweep(base: Config, axes: Mapping[str, Sequence[Any]] | Sequence[Axis | str], *,
+                out: str | Path | None = None, group: str | None = None, n_save: int = 64,
+                points_per_chunk: int = DEFAULT_POINTS_PER_CHUNK, resume: bool = False, overwrite: bool = False,
+                seed: int = 0, integrator: str = "auto") -> None:
+    """Every check `sweep` makes before it computes anything (settings, axes and their
+    combinations, the size guard, the output store), without computing: run it on every job of a
+    command before the first one starts.
+
+    **Raises:** `ConfigError` naming the problem.
+    """
+    if integrator not in INTEGRATORS:
+        raise ConfigError("integrator", integrator, f"must be one of {', '.join(INTEGRATORS)}")
+    grid, _ = _prepare(base, axes, n_save, points_per_chunk, seed)
+    if out is not None:
+        _check_out(Path(out), group or grid.base.model, resume, overwrite)
 
 
 def _task(path: str, group: str, base_json: str, axes: list[tuple], rows_per_chunk: int, ts: list[float],
@@ -83,8 +113,11 @@ def sweep(
       Without `out` everything stays in memory.
     - `n_save`: saved times per trajectory (log-spaced, with t = 0).
     - `points_per_chunk`: grid points per chunk; the chunking is fixed in the store.
-    - `resume`: continue an existing store (only chunks not flagged done are computed; a store of a
-      different sweep is refused); starts a new store when `out` does not exist.
+    - `resume`: continue an existing store: every done chunk is verified first (each variable's
+      region readable and equal to the sha256 recorded when the chunk was finished); damaged array
+      metadata and coordinates are restored, and chunks not done or failing are (re)computed, each
+      repair said on stderr. A store of a different sweep, or one whose group metadata is lost, is
+      refused. Starts a new store when `out` does not exist.
     - `overwrite`: replace an existing store.
     - `scheduler` / `workers`: a Dask scheduler address, or the number of local worker processes;
       each worker computes chunks and writes its own zarr region.
@@ -102,13 +135,20 @@ def sweep(
     `tau` for modes; `eig_F`, `eig_Wp`, `p`, `tau` for full) at the saved times, final values,
     `time_to_converge`, `outcome` (see `Outcome`) and `status` per point.
 
-    **Raises:** `ConfigError` for bad axes or an incompatible store.
+    Fields that are one setting for the whole sweep (`t_max`, `rtol`, `atol`,
+    `divergence_threshold`) and fields that change shapes are refused as axes (`UNSWEEPABLE`); every
+    check (axes and their combinations, the size guard, the output store, which must be a `.zarr`
+    folder in a writable place) runs before anything is computed (`check_sweep`).
+
+    **Raises:** `ConfigError` for bad axes, a sweep too large for memory, or an incompatible store.
     """
     if integrator not in INTEGRATORS:
         raise ConfigError("integrator", integrator, f"must be one of {', '.join(INTEGRATORS)}")
     grid, ts = _prepare(base, axes, n_save, points_per_chunk, seed)
     integrator = resolve_integrator(integrator, grid.base.model)
     group = group or grid.base.model
+    if out is not None:
+        _check_out(Path(out), group, resume, overwrite)
     theory = theory_equations(grid.base)
     bar = tqdm(total=grid.size, unit="traj", desc=f"sweep {group}", disable=not progress, file=sys.stderr,
                dynamic_ncols=True, smoothing=0.1)
@@ -141,6 +181,9 @@ def _to_store(path: Path, group: str, grid: Grid, ts: np.ndarray, theory: str, b
     exists = (path / group).exists()
     if exists and resume and not overwrite:
         check_resumable(path, group, attrs["sweep_signature"])
+        report = inspect_group(path, group)
+        repair_group(path, group, report, grid_coords(grid, ts),
+                     lambda message: print(f"sweep {group}: {message}", file=sys.stderr))
         done = open_done(path, group)
     elif exists and not overwrite:
         raise ConfigError("out", str(path), f"already holds a sweep group {group!r}; pass --resume to continue "
@@ -153,7 +196,7 @@ def _to_store(path: Path, group: str, grid: Grid, ts: np.ndarray, theory: str, b
         first = compute_chunk(grid, 0, ts, integrator)
         create_store(path, group, grid, ts, first, attrs)
         write_region(path, group, grid, 0, first)
-        mark_done(path, group, 0)
+        mark_done(path, group, 0, grid.chunk_rows(0))
         done = open_done(path, group)
     bar.update(sum(int(np.prod(grid.chunk_shape(c))) for c in np.flatnonzero(done)))
     todo = [int(c) for c in np.flatnonzero(done == 0)]
@@ -162,7 +205,7 @@ def _to_store(path: Path, group: str, grid: Grid, ts: np.ndarray, theory: str, b
     else:
         for chunk in todo:
             write_region(path, group, grid, chunk, compute_chunk(grid, chunk, ts, integrator))
-            mark_done(path, group, chunk)
+            mark_done(path, group, chunk, grid.chunk_rows(chunk))
             bar.update(int(np.prod(grid.chunk_shape(chunk))))
     return read_store(path, group)
 
@@ -179,7 +222,7 @@ def _run_dask(path: Path, group: str, grid: Grid, ts: np.ndarray, todo: list[int
                                  ts.tolist(), integrator, chunk, pure=False) for chunk in todo]
         for future in as_completed(futures):
             chunk = future.result()
-            mark_done(path, group, chunk)
+            mark_done(path, group, chunk, grid.chunk_rows(chunk))
             bar.update(int(np.prod(grid.chunk_shape(chunk))))
     finally:
         client.close()

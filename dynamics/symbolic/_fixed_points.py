@@ -21,6 +21,7 @@ from typing import Mapping
 
 import sympy as sp
 
+from ._numbers import check_magnitudes, same_number, to_number
 from ._solve import solve_fixed_points
 from ._symbols import PARAMETERS, alpha, alpha_p, beta, eta, eta_p, lam_d, lam_s, r, sigma2, tau
 from ._system import ModeSystem
@@ -70,9 +71,15 @@ class FixedPoint:
         for x, v in self.coordinates:
             if x in self.free:
                 continue
-            number = complex(sp.N(v.subs(subs), 17))
-            out[x.name] = number.real if abs(number.imag) <= 1e-12 * max(1.0, abs(number.real)) else number
+            number = complex(to_number(v.subs(subs)))
+            out[x.name] = number.real if abs(number.imag) <= 1e-12 * abs(number.real) else number
         return out
+
+    def exact_coordinates(self, values: Mapping) -> dict[str, sp.Expr]:
+        """Coordinates as exact sympy numbers (free ones omitted) for parameter `values`."""
+        state = {x for x, _ in self.coordinates}
+        subs = {k: v for k, v in exact(values).items() if k not in state}
+        return {x.name: v.subs(subs) for x, v in self.coordinates if x not in self.free}
 
     def exists(self, values: Mapping) -> bool | None:
         """Whether the existence condition holds at `values` (None if it cannot be decided)."""
@@ -267,7 +274,7 @@ def _numeric(system: ModeSystem, values: dict) -> tuple[FixedPoint, ...]:
     sols = solve_fixed_points(reduced.rhs, reduced.state, reduced.domain)
     kept = []
     for sol in sols:
-        numbers = [complex(sp.N(v)) for v in sol.values() if not v.free_symbols]
+        numbers = [complex(to_number(v)) for v in sol.values() if not v.free_symbols]
         if any(abs(z.imag) > 1e-12 * max(1.0, abs(z.real)) for z in numbers):
             continue  # complex: does not exist for these numbers
         if any(rel.subs(sol) == sp.false for rel in system.domain):
@@ -276,15 +283,17 @@ def _numeric(system: ModeSystem, values: dict) -> tuple[FixedPoint, ...]:
     names = []
     for sol in kept:
         free = [x for x in system.state if x not in sol]
-        here = {x.name: complex(sp.N(v)) for x, v in sol.items() if not v.free_symbols}
+        here = {x.name: v for x, v in sol.items() if not v.free_symbols}
         matches = []
         for point in generic:
             if point.free or point.exists(values) is False:
                 continue
-            there = point.evaluate(values)
+            there = point.exact_coordinates(values)
             if free or set(there) != set(here):
                 continue
-            if all(abs(complex(there[k]) - here[k]) <= 1e-9 * max(1.0, abs(here[k])) for k in here):
+            # relative only, in exact arithmetic: at tiny parameters p*0 = 0 and p*- ~ eta / tau are
+            # distinct points (an absolute tolerance, or a float underflow, would merge them)
+            if all(same_number(there[k], here[k]) for k in here):
                 matches.append(point.name)
         if matches:
             names.append(" = ".join(sorted(matches, key=lambda n: (n[-1] != "0", n))))
@@ -309,13 +318,17 @@ def fixed_points(system: ModeSystem, values: Mapping | None = None) -> tuple[Fix
     - `system`: a `ModeSystem` (e.g. `named_system("plane")`, `mode_system(...)`).
     - `values`: optional parameter values (names or symbols -> numbers), substituted exactly before
       solving. Points that are complex or outside the state domain for these numbers are dropped.
+      Non-zero values must lie within `MAGNITUDE_RANGE` (1e-12 to 1e12 in magnitude).
 
     **Returns:** a tuple of `FixedPoint`s. Without `values` the coordinates are expressions in the
     parameters and `condition` says where each exists (cached); with `values` the coordinates are
     exact numbers and `condition` is the generic condition of the matching symbolic point.
+
+    **Raises:** `ConfigError` (a `ValueError`) for a value outside `MAGNITUDE_RANGE`.
     """
     if values is None:
         return _generic(system)
+    check_magnitudes(values)
     chosen = {k: v for k, v in exact(values).items() if k in system.params}
     return _numeric_cached(system, tuple(sorted(chosen.items(), key=lambda kv: kv[0].name)))
 

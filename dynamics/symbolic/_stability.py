@@ -24,6 +24,8 @@ from typing import Mapping
 import numpy as np
 import sympy as sp
 
+from ._numbers import number_sign
+
 from ._fixed_points import FixedPoint, apply_region, exact
 from ._system import ModeSystem
 
@@ -97,7 +99,7 @@ def _sign_of(candidate: sp.Expr) -> int | None:
     candidate = sp.sympify(candidate)
     if candidate.is_number:
         value = sp.nsimplify(candidate) if candidate.has(sp.Float) else candidate
-        return 0 if value == 0 else (1 if value > 0 else -1)
+        return number_sign(value)
     if candidate.is_rational_function() and all(q.is_positive for q in candidate.free_symbols):
         if sp.cancel(candidate) == 0:
             return 0
