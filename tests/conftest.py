@@ -1,5 +1,20 @@
-"""Tests run in float64 (tolerances below 1e-6 need it); JAX's x64 switch is set once here."""
+"""Tests run in float64 (tolerances below 1e-6 need it); JAX's x64 switch is set once here.
+
+Compiled programs are shared through JAX's persistent compilation cache in a folder of this session
+(also for the command-line subprocesses, through the environment): many tests build the same programs
+again (a training step per `train` call, the CLI in a fresh interpreter), and XLA compilation dominates
+their time on a small CPU.
+"""
+
+import os
+import tempfile
 
 import jax
 
+_CACHE = tempfile.mkdtemp(prefix="ssl-dynamics-test-jax-cache-")
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", _CACHE)
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.1")
 jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+jax.config.update("jax_persistent_cache_min_compile_time_secs",
+                  float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]))

@@ -3,7 +3,8 @@
 Every field is a plain scalar, string or tuple, so a `TrainConfig` round-trips through TOML, JSON and
 the attributes of the run's log. Method names follow the simulator: a run is a `target` (EMA or the
 online network itself), a `stop_gradient` switch, a `predictor` (trained linear / symmetric / MLP,
-the identity, or one of the simulator's closed forms) and a `loss` (Euclidean (T1) or cosine, §7).
+the identity, or one of the simulator's closed forms) and a `loss` (Euclidean (T1), cosine or their
+IsoLoss (§7)); ER (T27-T28), DISSL (T29) and CISSL (§10) add their own objectives (`_methods.py`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from typing import Any
 
 from ..config import CLOSED_FORM_PREDICTORS, DEFAULT_PREDICTOR_EPS, FIXED_PREDICTOR_ALPHA, POWER_PREDICTORS
 from ..config import ConfigError, FlowRates, discrete_to_flow
+from ._methods import (ER_METHODS, ISOLOSS_LOSSES, ISSL_METHODS, LOSSES, METHOD_DEFAULTS, METHODS,
+                       default_eps_convention, default_head_hidden, default_prototypes, default_rho, flow_mapping,
+                       theory_tags)
 
 __all__ = ["TrainConfig", "METHODS", "MODELS", "TRAIN_CHOICES", "MethodSpec", "SIZE_DEFAULTS"]
 
-#: Methods and what they fix: target, predictor and loss (each can be overridden by its own field).
-METHODS = ("byol", "simsiam", "directpred", "directcopy")
 MODELS = ("resnet18", "resnet-small", "mlp", "deep-linear", "linear")
 #: Trained predictors; "identity" is no predictor; the closed forms are the simulator's.
 TRAINED_PREDICTORS = ("linear", "symmetric", "mlp")
@@ -32,8 +34,8 @@ TRAIN_CHOICES: dict[str, tuple[str, ...]] = {
     "stem": ("auto", "cifar", "stl"),
     "predictor": ("auto",) + TRAINED_PREDICTORS + ("identity",) + CLOSED_FORM_PREDICTORS,
     "target": ("auto", "ema", "online"),
-    "loss": ("auto", "euclidean", "cosine"),
-    "predictor_eps_convention": ("after_power", "before_power"),
+    "loss": ("auto",) + LOSSES,
+    "predictor_eps_convention": ("auto", "after_power", "before_power"),
     "optimizer": ("sgd", "lars"),
     "lr_schedule": ("cosine", "constant"),
     "ema_schedule": ("cosine", "constant"),
@@ -42,6 +44,10 @@ TRAIN_CHOICES: dict[str, tuple[str, ...]] = {
     "synthetic_basis": ("identity", "random"),
     "predictor_init": ("random", "identity"),
 }
+
+#: Fields whose unset value ("auto" / None) is resolved per method when the config is built (so the
+#: stored config, its JSON and the log's attributes hold the values used); `replace` resolves them again.
+_AUTO_FIELDS = {"rho": None, "predictor_eps_convention": "auto", "n_prototypes": None, "head_hidden": None}
 
 #: Per-model defaults of the widths: (encoder feature dim, projector hidden, projector out, predictor hidden).
 #: resnet18 follows solo-learn's CIFAR BYOL (4096 -> 256, predictor 4096); the small models are sized for
@@ -66,14 +72,6 @@ class MethodSpec:
                 f"predictor={self.predictor!r}, loss={self.loss!r})")
 
 
-_METHOD_DEFAULTS = {  # target, predictor (None: per model), loss
-    "byol": ("ema", None, "cosine"),
-    "simsiam": ("online", None, "cosine"),
-    "directpred": ("ema", "directpred", "cosine"),
-    "directcopy": ("ema", "directcopy", "cosine"),
-}
-
-
 @dataclass(frozen=True)
 class TrainConfig:
     """Settings of one training run (`dynamics.bridge.train`, `ssl-dynamics train`).
@@ -96,12 +94,29 @@ class TrainConfig:
 
     **Method**: `method` (`byol`: EMA target, MLP predictor, cosine loss; `simsiam`: the online network is
     the target; `directpred` / `directcopy`: BYOL with the closed-form predictor of (T20) / §6 computed
-    from an EMA (rate `rho`) of the predictor-input correlation every `predictor_freq` steps), and the
-    overrides `target` (`ema` | `online`), `predictor` (`linear`, `symmetric`, `mlp`, `identity` = no
-    predictor, or a closed form: `power_normalized`, `directpred`, `directcopy`, `ridge_lstsq`,
-    `soft_projector`, `inverse_sqrt`, `power`), `loss` (`euclidean` (T1) or `cosine`: BYOL's 2 - 2 cos),
-    `stop_gradient` (False: the target branch carries gradient too, routed into the online network),
-    `predictor_alpha`, `predictor_eps`, `predictor_eps_convention` (the simulator's closed-form settings).
+    from an EMA (rate `rho`) of the predictor-input correlation every `predictor_freq` steps; `isoloss`:
+    DirectPred's architecture with IsoLoss (§7, T23) of the cosine loss and [HLZ23]'s predictor recipe;
+    `er-byol`: BYOL's architecture with the ER objective (T27)-(T28); `dissl` (T29) / `cissl` (§10):
+    heads on both views of the online network, no target, no stop-gradient, no predictor; see
+    `dynamics.bridge._methods`), and the overrides `target` (`ema` | `online`), `predictor` (`linear`,
+    `symmetric`, `mlp`, `identity` = no predictor, or a closed form: `power_normalized`, `directpred`,
+    `directcopy`, `ridge_lstsq`, `soft_projector`, `inverse_sqrt`, `power`), `loss` (`euclidean` (T1),
+    `cosine`: BYOL's 2 - 2 cos, or their IsoLoss `isoloss_euclidean`, `isoloss_cosine`: the online output
+    receives the gradient of the prediction; `isoloss` needs one of these two, ER / DISSL / CISSL fix
+    their own), `stop_gradient` (False: the target branch carries gradient too, routed into the online
+    network; DISSL and CISSL never stop gradients), `predictor_alpha`, `predictor_eps`,
+    `predictor_eps_convention` (the simulator's closed-form settings; `auto`: before the power for
+    `isoloss`, [HLZ23] code, after it otherwise) and `rho` (unset: 0.3; `isoloss`: 0.998 with an EMA
+    target, 0.5 without, THEORY.md §7).
+
+    **Objectives of ER, DISSL, CISSL**: `er_kappa` (the vMF concentration of both the reconstruction and
+    the kernel entropy, 10); `n_prototypes` (the heads' outputs: DISSL's K, unset = 16384 on CIFAR-sized
+    data and 256 on `digits` / `synthetic`; CISSL's embedding width, unset = 128), `head_hidden` (the
+    teacher MLP's hidden units, unset = 2048 for ResNet-18, 256 otherwise), `dissl_lambda` (2.3),
+    `dissl_beta` (0.8; the log records whether lambda >= 1 + beta holds, not enforced),
+    `teacher_temperature` (0.5), `student_temperature` (1.0), `cissl_temperature` (tau, 0.07). DISSL and
+    CISSL default to no projector (`projector_dim` unset = 0): the heads read the encoder's features,
+    the representation the probes see.
 
     **Optimization**: `optimizer` (`sgd`: heavy-ball SGD with coupled weight decay, PyTorch's convention;
     `lars`: optax's LARS), `lr` (peak), `momentum`, `weight_decay`, `predictor_lr_mult` (the predictor's
@@ -155,9 +170,18 @@ class TrainConfig:
     stop_gradient: bool = True
     predictor_alpha: float | None = None
     predictor_eps: float | None = None
-    predictor_eps_convention: str = "after_power"
-    rho: float = 0.3
+    predictor_eps_convention: str = "auto"
+    rho: float | None = None
     predictor_freq: int = 1
+    # objectives of ER, DISSL, CISSL
+    er_kappa: float = 10.0
+    n_prototypes: int | None = None
+    head_hidden: int | None = None
+    dissl_lambda: float = 2.3
+    dissl_beta: float = 0.8
+    teacher_temperature: float = 0.5
+    student_temperature: float = 1.0
+    cissl_temperature: float = 0.07
     # optimization
     optimizer: str = "sgd"
     lr: float = 0.05
@@ -219,7 +243,11 @@ class TrainConfig:
         _float(self, "warmup_epochs", 0.0, why="linear warm-up length")
         _float(self, "ema_momentum", 0.0, 1.0, why="EMA momentum gamma, in [0, 1]")
         _float(self, "lars_trust", 0.0, open_=True, why="LARS trust coefficient")
-        _float(self, "rho", 0.0, 1.0, hi_open=True, why="EMA momentum of the predictor statistics (T19)")
+        _float(self, "er_kappa", 0.0, open_=True, why="vMF concentration kappa (T27-T28)")
+        _float(self, "dissl_lambda", 0.0, why="weight of DISSL's maximality term (T29)")
+        _float(self, "dissl_beta", 0.0, why="weight of DISSL's determinism term (T29)")
+        for name in ("teacher_temperature", "student_temperature", "cissl_temperature"):
+            _float(self, name, 0.0, open_=True, why="softmax temperature")
         _float(self, "knn_temperature", 0.0, open_=True, why="kNN softmax temperature")
         for name in ("x_eigs", "xprime_eigs"):
             value = getattr(self, name)
@@ -237,7 +265,41 @@ class TrainConfig:
                 object.__setattr__(self, name, vec)
         if self.dataset != "synthetic" and (self.x_eigs is not None or self.xprime_eigs is not None):
             raise ConfigError("x_eigs", "given", "is only used with dataset='synthetic'")
+        self._check_method_axes()
+        self._resolve_auto()
+        if self.rho is not None:
+            _float(self, "rho", 0.0, 1.0, hi_open=True, why="EMA momentum of the predictor statistics (T19)")
         self._check_method()
+
+    def _check_method_axes(self) -> None:
+        """The overrides each method has: ER / DISSL / CISSL fix their loss, DISSL / CISSL have no target
+        and no predictor, IsoLoss needs an IsoLoss loss."""
+        if self.method in ER_METHODS + ISSL_METHODS and self.loss != "auto":
+            raise ConfigError("loss", self.loss, f"method {self.method!r} fixes its objective; leave loss at auto")
+        if self.method in ISSL_METHODS:
+            for name in ("target", "predictor"):
+                if getattr(self, name) != "auto":
+                    raise ConfigError(name, getattr(self, name), f"method {self.method!r} has no target network"
+                                      " and no predictor (heads on both views of the online network)")
+        if self.method == "isoloss" and self.loss not in ("auto",) + ISOLOSS_LOSSES:
+            raise ConfigError("loss", self.loss, "method 'isoloss' needs isoloss_euclidean or isoloss_cosine (for"
+                              " the plain loss use method directpred or directcopy)")
+        for name in ("n_prototypes", "head_hidden"):
+            value = getattr(self, name)
+            if value is not None:
+                _int(self, name, 2 if name == "n_prototypes" else 1)
+                if self.method not in ISSL_METHODS:
+                    raise ConfigError(name, value, "is only used with method dissl or cissl")
+
+    def _resolve_auto(self) -> None:
+        auto = frozenset(name for name, unset in _AUTO_FIELDS.items() if getattr(self, name) == unset)
+        object.__setattr__(self, "_auto", auto)
+        values = {"rho": default_rho(self.method, self.method_spec.target),
+                  "predictor_eps_convention": default_eps_convention(self.method),
+                  "n_prototypes": default_prototypes(self.method, self.dataset),
+                  "head_hidden": default_head_hidden(self.method, self.model)}
+        for name in auto:
+            object.__setattr__(self, name, values[name])
 
     def _check_method(self) -> None:
         spec = self.method_spec
@@ -278,8 +340,13 @@ class TrainConfig:
     # ------------------------------------------------------------------ derived values
     @property
     def method_spec(self) -> MethodSpec:
-        """The method with its overrides applied (target, stop-gradient, predictor, loss)."""
-        target, predictor, loss = _METHOD_DEFAULTS[self.method]
+        """The method with its overrides applied (target, stop-gradient, predictor, loss). DISSL and CISSL
+        read as the simulator's axes would: the online network on both sides (`target="online"`), no
+        stop-gradient, no predictor (`"none"`), their own loss."""
+        defaults = METHOD_DEFAULTS[self.method]
+        if defaults.family == "issl":
+            return MethodSpec("online", False, "none", defaults.loss)
+        target, predictor, loss = defaults.target, defaults.predictor, defaults.loss
         if self.target != "auto":
             target = self.target
         if self.predictor != "auto":
@@ -291,6 +358,30 @@ class TrainConfig:
         return MethodSpec(target, self.stop_gradient, predictor, loss)
 
     @property
+    def method_family(self) -> str:
+        """`predictive`, `er` or `issl` (`dynamics.bridge._methods`)."""
+        return METHOD_DEFAULTS[self.method].family
+
+    @property
+    def dissl_condition_holds(self) -> bool:
+        r"""[DHEL22]'s condition on (T29)'s weights, $\lambda \ge 1 + \beta$ (reported, not enforced)."""
+        return self.dissl_lambda >= 1.0 + self.dissl_beta
+
+    def method_attrs(self) -> dict[str, Any]:
+        """Log attributes of the method: `flow_mapping` (THEORY.md §1's map, or `none (...)` for the
+        methods without a linear-theory flow), `theory`, `method_family`, and for DISSL
+        `dissl_condition` / `dissl_condition_holds`."""
+        out: dict[str, Any] = {"flow_mapping": flow_mapping(self.method, self.optimizer),
+                               "theory": theory_tags(self.method, self.method_spec.loss),
+                               "method_family": self.method_family}
+        if self.method == "dissl":
+            holds = self.dissl_condition_holds
+            out["dissl_condition"] = (f"lambda >= 1 + beta {'holds' if holds else 'fails'}: {self.dissl_lambda:g}"
+                                      f" {'>=' if holds else '<'} {1.0 + self.dissl_beta:g}")
+            out["dissl_condition_holds"] = int(holds)
+        return out
+
+    @property
     def widths(self) -> tuple[int, int, int, int]:
         """(encoder feature dim, projector hidden, projector out (0: none), predictor hidden)."""
         feat, hidden, out, pred = SIZE_DEFAULTS[self.model]
@@ -300,6 +391,8 @@ class TrainConfig:
             hidden = self.projector_hidden
         if self.projector_dim is not None:
             out = self.projector_dim
+        elif self.method in ISSL_METHODS:
+            out = 0  # the heads read the encoder's features (the representation)
         if out and not hidden:
             hidden = 256
         if self.predictor_hidden is not None:
@@ -339,15 +432,19 @@ class TrainConfig:
     @property
     def loss_scale(self) -> float:
         """Gradient of the training loss over that of the simulator's loss of the same name: BYOL's
-        cosine loss 2 - 2 cos has twice the gradient of the simulator's -cos (§7); Euclidean: 1."""
-        return 2.0 if self.method_spec.loss == "cosine" else 1.0
+        cosine loss 2 - 2 cos (and its IsoLoss) has twice the gradient of the simulator's -cos (§7);
+        Euclidean and its IsoLoss: 1. ER, DISSL and CISSL have no flow counterpart: 1 (their time axis is
+        the sum of lr_k / (1 - mu), `flow_mapping` says so)."""
+        return 2.0 if self.method_spec.loss in ("cosine", "isoloss_cosine") else 1.0
 
     def flow_rates(self, lr: float | None = None, ema_momentum: float | None = None) -> FlowRates:
         """The flow rates (T2)-(T4) this run follows at learning rate `lr` and EMA momentum
         `ema_momentum` (default: the peak lr and the base momentum), with THEORY.md §1's map
         (`dynamics.discrete_to_flow`) applied to the simulator's loss: a loss with `loss_scale` k has
         gradient k times the simulator's, so the effective learning rate is k lr and the coupled decay
-        wd / k. SimSiam targets (`target="online"`) have no EMA: beta is reported as inf."""
+        wd / k. SimSiam targets (`target="online"`, also DISSL and CISSL) have no EMA: beta is reported as
+        inf. For ER, DISSL and CISSL these are the optimizer's rates on the k = 1 time axis, not the rates of
+        a flow the run follows (`method_attrs()["flow_mapping"]`)."""
         k = self.loss_scale
         lr = self.lr if lr is None else lr
         gamma = self.ema_momentum if ema_momentum is None else ema_momentum
@@ -360,7 +457,11 @@ class TrainConfig:
 
     # ------------------------------------------------------------------ conversion
     def replace(self, **changes: Any) -> TrainConfig:
-        return dataclasses.replace(self, **changes)
+        """A copy with `changes` (validated again); fields that were unset and resolved per method
+        (`rho`, `predictor_eps_convention`, `n_prototypes`, `head_hidden`) are resolved again for the new
+        method / target unless `changes` sets them."""
+        unset = {name: _AUTO_FIELDS[name] for name in getattr(self, "_auto", ()) if name not in changes}
+        return dataclasses.replace(self, **{**unset, **changes})
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)

@@ -12,7 +12,8 @@ from ._config import TrainConfig
 from ._synthetic import load_synthetic, psd_sqrt, synthetic_probe_views, synthetic_statistics
 from .data import Dataset
 
-__all__ = ["load_run_dataset", "input_shape", "make_views", "make_clean", "probe_views", "augment_kind"]
+__all__ = ["load_run_dataset", "input_shape", "make_views", "make_clean", "probe_views", "augment_kind",
+           "pretrain_labels"]
 
 
 def load_run_dataset(config: TrainConfig) -> Dataset:
@@ -27,6 +28,16 @@ def load_run_dataset(config: TrainConfig) -> Dataset:
     elif config.dataset == "stl10":
         kwargs = {"max_unlabeled": config.max_unlabeled}
     return load_dataset(config.dataset, config.data_dir, download=config.download, verify=config.verify, **kwargs)
+
+
+def pretrain_labels(dataset: Dataset) -> np.ndarray:
+    """Labels of the pre-training examples, for the online probe (-1: unlabelled, ignored). The pre-training
+    set is the labelled train split itself (CIFAR-10, digits, synthetic), or begins with it (STL-10:
+    train, then the unlabeled split, whose missing labels never reach a probe)."""
+    labels = np.full(len(dataset.pretrain), -1, dtype=np.int32)
+    if dataset.pretrain is dataset.train_x or dataset.name == "stl10":
+        labels[:len(dataset.train_y)] = dataset.train_y
+    return labels
 
 
 def _out_size(config: TrainConfig, dataset: Dataset) -> int:

@@ -19,6 +19,7 @@ from flax import nnx
 from ..config import CLOSED_FORM_PREDICTORS
 from ..flows import PredictorStatistics
 from ._config import TrainConfig
+from ._heads import init_heads
 from ._models import build_predictor, build_tower
 
 __all__ = ["Networks", "TrainState", "build_networks", "tower_apply", "predictor_apply", "predictor_matrix",
@@ -28,7 +29,8 @@ __all__ = ["Networks", "TrainState", "build_networks", "tower_apply", "predictor
 class TrainState(NamedTuple):
     """Everything a step changes (a pytree of arrays; pure dicts for the flax states).
 
-    - `params`: `{"tower": ..., "predictor": ...}` online parameters (predictor empty when not trained);
+    - `params`: `{"tower": ..., "predictor": ...}` online parameters (predictor empty when not trained),
+      plus `"heads"` for DISSL and CISSL (`_heads.py`: student and teacher heads);
     - `stats`: their BatchNorm running statistics, same layout;
     - `target_params`, `target_stats`: the EMA target tower (equal to the online tower for SimSiam,
       where it is not used);
@@ -53,7 +55,9 @@ class TrainState(NamedTuple):
 
 @dataclass(frozen=True, eq=False)
 class Networks:
-    """Static description of the networks of a run (graph definitions are hashable, used as jit statics)."""
+    """Static description of the networks of a run (graph definitions are hashable, used as jit statics).
+    `predictor_kind` is the method's predictor: a trained one, `identity`, a closed form, or `none`
+    (DISSL / CISSL: heads instead of a predictor, measured as the identity)."""
 
     tower_graph: Any
     tower_eval_graph: Any
@@ -85,26 +89,40 @@ def build_networks(config: TrainConfig, input_shape: tuple[int, ...], num_classe
     """Graph definitions and initial (params, stats, probe params) from `config.seed`.
 
     The target starts as a copy of the online tower (BYOL); the online probe is a zero-initialized
-    linear classifier on the encoder's features."""
+    linear classifier on the encoder's features; DISSL and CISSL add their heads (`params["heads"]`,
+    `_heads.init_heads`) on the tower's output."""
     feat, _, _, pred_hidden = config.widths
     stem = config.stem
     if stem == "auto":
         stem = "stl" if len(input_shape) == 3 and input_shape[0] >= 64 else "cifar"
     dtype = compute_dtype(config)
-    rngs = nnx.Rngs(params=config.seed)
-    tower = build_tower(config.model, input_shape, config.widths, stem, dtype=dtype, rngs=rngs)
     spec = config.method_spec
-    predictor = build_predictor(spec.predictor, config.predictor_dim, pred_hidden, config.predictor_init,
-                                config.predictor_init_scale, dtype=dtype, rngs=rngs)
+
+    def build(key: jax.Array | None = None) -> tuple[nnx.Module, nnx.Module | None]:
+        rngs = nnx.Rngs(params=jax.random.key(config.seed) if key is None else key)
+        tower = build_tower(config.model, input_shape, config.widths, stem, dtype=dtype, rngs=rngs)
+        predictor = build_predictor(spec.predictor, config.predictor_dim, pred_hidden, config.predictor_init,
+                                    config.predictor_init_scale, dtype=dtype, rngs=rngs)
+        return tower, predictor
+
+    def initial_values(key):  # one compiled program (not one per initializer), the same for every seed
+        tower, predictor = build(key)
+        return _split(tower)[1:], None if predictor is None else _split(predictor)[1:]
+
+    tower, predictor = nnx.eval_shape(build)   # graph definitions from abstract modules
+    (tower_params, tower_stats), pred_values = jax.jit(initial_values)(jax.random.key(config.seed))
     tower.train()
-    tower_graph, tower_params, tower_stats = _split(tower)
+    tower_graph = nnx.graphdef(tower)
     tower.eval()
     tower_eval_graph = nnx.graphdef(tower)
     params, stats = {"tower": tower_params, "predictor": {}}, {"tower": tower_stats, "predictor": {}}
     predictor_graph = None
     if predictor is not None:
         predictor.train()
-        predictor_graph, params["predictor"], stats["predictor"] = _split(predictor)
+        predictor_graph = nnx.graphdef(predictor)
+        params["predictor"], stats["predictor"] = pred_values
+    if config.method_family == "issl":
+        params["heads"] = init_heads(config.predictor_dim, config.n_prototypes, config.head_hidden, config.seed)
     feature_dim = tower.encoder.features
     probe = {"kernel": jnp.zeros((feature_dim, num_classes), jnp.float32),
              "bias": jnp.zeros((num_classes,), jnp.float32)}
@@ -138,11 +156,11 @@ def predictor_apply(nets: Networks, params: dict, stats: dict, Wp: jax.Array, f:
 
 
 def predictor_matrix(nets: Networks, params: dict, Wp: jax.Array) -> jax.Array | None:
-    r"""$W_p$ (column convention) for linear and closed-form predictors, the identity for none, None for
-    an MLP predictor."""
+    r"""$W_p$ (column convention) for linear and closed-form predictors, the identity for none (`identity`,
+    and `none`: DISSL / CISSL), None for an MLP predictor."""
     if nets.closed_form:
         return Wp
-    if nets.predictor_kind == "identity":
+    if nets.predictor_kind in ("identity", "none"):
         return jnp.eye(nets.predictor_dim, dtype=jnp.float32)
     if nets.predictor_kind in ("linear", "symmetric"):
         k = params["predictor"]["kernel"]

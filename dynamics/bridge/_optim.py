@@ -63,7 +63,8 @@ def _group(config: TrainConfig, schedule, mult: float, wd: float) -> optax.Gradi
 
 
 def make_optimizer(config: TrainConfig, params: dict, schedule) -> optax.GradientTransformation:
-    """The optimizer of the online parameters `{"tower": ..., "predictor": ...}`: one group each."""
+    """The optimizer of the online parameters `{"tower": ..., "predictor": ...}`: one group each; any other
+    subtree (DISSL / CISSL's `"heads"`) joins the tower's group."""
     groups = {"tower": _group(config, schedule, 1.0, config.weight_decay)}
     labels = {"tower": "tower"}
     if params.get("predictor"):
@@ -72,7 +73,8 @@ def make_optimizer(config: TrainConfig, params: dict, schedule) -> optax.Gradien
         labels["predictor"] = "predictor"
     else:
         labels["predictor"] = "tower"  # an empty subtree
-    label_tree = {key: jax.tree_util.tree_map(lambda _, lab=labels[key]: lab, sub) for key, sub in params.items()}
+    label_tree = {key: jax.tree_util.tree_map(lambda _, lab=labels.get(key, "tower"): lab, sub)
+                  for key, sub in params.items()}
     return optax.multi_transform(groups, label_tree)
 
 

@@ -37,11 +37,11 @@ def replicate(tree: Any, mesh: Mesh) -> Any:
     return jax.tree_util.tree_map(place, tree)
 
 
-def shard_batch(array: np.ndarray, mesh: Mesh) -> jax.Array:
-    """A global array split along its first axis over the `data` axis (every process passes the whole
-    global array; only its own devices' rows are transferred)."""
+def shard_batch(array: np.ndarray, mesh: Mesh, axis: int = 0) -> jax.Array:
+    """A global array split along `axis` over the `data` axis (every process passes the whole global
+    array; only its own devices' parts are transferred)."""
     arr = np.asarray(array)
-    sharding = NamedSharding(mesh, PartitionSpec("data"))
+    sharding = NamedSharding(mesh, PartitionSpec(*([None] * axis + ["data"])))
     return jax.make_array_from_callback(arr.shape, sharding, lambda index: arr[index])
 
 

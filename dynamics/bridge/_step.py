@@ -9,7 +9,11 @@ For a batch $x$ and two augmented views $v_1, v_2$ (each through BatchNorm separ
 - loss, symmetrized over the view order: $L = \tfrac12 [\bar\ell(p_1, t_2) + \bar\ell(p_2, t_1)]$ with the
   simulator's per-sample losses: Euclidean $\tfrac12\|p - t\|^2$ (T1) or BYOL's cosine loss
   $2 - 2\cos(p, t) = 2 + 2\,$`cosine_sample_loss` (twice the simulator's $-\cos$ gradient; the flow map
-  accounts for it, `TrainConfig.loss_scale`);
+  accounts for it, `TrainConfig.loss_scale`); their IsoLoss (§7, T23: the prediction is made from
+  $\mathrm{sg}(f_i)$ and $f_i$ receives $\partial\bar\ell/\partial p_i$, `isoloss_training_loss`); or ER
+  (T27-T28, `er_training_loss`: vMF reconstruction of $t_{i'}$ from $p_i$ minus the kernel entropy of $f_i$);
+- DISSL (T29) and CISSL (§10) skip target and predictor: `issl_training_loss` of $(f_1, f_2)$ through the
+  heads `params["heads"]`, with gradient through both views;
 - closed-form predictors (DirectPred, DirectCopy and the rest of §6-§8): the statistics
   $(F, C, C_{to})$ of this batch's predictor inputs (`dynamics.flows.feature_statistics`, pairs in both
   orders) update an EMA at rate $\rho$ (T19; the first step takes the batch value), and every
@@ -29,15 +33,17 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ..flows import closed_form_predictor, cosine_sample_loss, euclidean_sample_loss, feature_statistics
+from ..flows import closed_form_predictor, feature_statistics
+from ..issl import ISSLWeights
+from ._config import TrainConfig
+from ._losses import COSINE_FLOOR, er_training_loss, isoloss_training_loss, issl_training_loss, training_loss
 from ._networks import Networks, TrainState, predictor_apply, tower_apply
 
-__all__ = ["StepSpec", "make_train_step", "training_loss", "PROBE_LR", "probe_optimizer"]
+__all__ = ["StepSpec", "make_step_spec", "make_train_step", "training_loss", "PROBE_LR", "probe_optimizer",
+           "COSINE_FLOOR"]
 
 #: Learning rate of the online probe's Adam optimizer (on detached features; no weight decay).
 PROBE_LR = 1e-3
-#: Relative floor of the cosine loss' norms (`cosine_sample_loss`): keeps a zero prediction finite.
-COSINE_FLOOR = 1e-6
 
 
 def probe_optimizer() -> optax.GradientTransformation:
@@ -46,8 +52,10 @@ def probe_optimizer() -> optax.GradientTransformation:
 
 @dataclass(frozen=True, eq=False)
 class StepSpec:
-    """The static choices of a step: networks, target, stop-gradient, loss, closed-form settings and
-    the view sampler `views(key, batch) -> (v1, v2)`."""
+    """The static choices of a step: networks, target, stop-gradient, loss (`euclidean`, `cosine`,
+    `isoloss_euclidean`, `isoloss_cosine`, `er`, `dissl`, `cissl`), closed-form settings, the view sampler
+    `views(key, batch) -> (v1, v2)`, and the objectives' constants: `kappa` (ER) and `issl_weights`
+    (DISSL / CISSL: an `ISSLWeights`)."""
 
     nets: Networks
     target: str
@@ -59,13 +67,20 @@ class StepSpec:
     rho: float
     predictor_freq: int
     views: Callable[[jax.Array, jax.Array], tuple[jax.Array, jax.Array]]
+    kappa: float = 10.0
+    issl_weights: ISSLWeights | None = None
 
 
-def training_loss(loss: str, p: jax.Array, t: jax.Array) -> jax.Array:
-    r"""Batch mean of the per-sample loss: $\tfrac12\|p - t\|^2$ (T1) or $2 - 2\cos(p, t)$."""
-    if loss == "euclidean":
-        return jnp.mean(euclidean_sample_loss(p, t))
-    return jnp.mean(2.0 + 2.0 * cosine_sample_loss(p, t, floor=COSINE_FLOOR))
+def make_step_spec(config: TrainConfig, nets: Networks,
+                   views: Callable[[jax.Array, jax.Array], tuple[jax.Array, jax.Array]]) -> StepSpec:
+    """The `StepSpec` of `config`'s run (its method resolved, `TrainConfig.method_spec`)."""
+    spec = config.method_spec
+    weights = ISSLWeights(config.dissl_lambda, config.dissl_beta, config.cissl_temperature,
+                          config.teacher_temperature, config.student_temperature)
+    return StepSpec(nets, spec.target, spec.stop_gradient, spec.loss, config.predictor_alpha_effective,
+                    config.predictor_eps_effective, config.predictor_eps_convention, config.rho,
+                    config.predictor_freq, views, kappa=config.er_kappa,
+                    issl_weights=weights if config.method_family == "issl" else None)
 
 
 def _closed_form_wp(spec: StepSpec, state: TrainState, f1, f2, g1, g2):
@@ -85,6 +100,11 @@ def _forward_loss(spec: StepSpec, state: TrainState, params: dict, v1, v2):
     nets, sg = spec.nets, jax.lax.stop_gradient
     (h1, f1), tstats = tower_apply(nets.tower_graph, params["tower"], state.stats["tower"], v1)
     (h2, f2), tstats = tower_apply(nets.tower_graph, params["tower"], tstats, v2)
+    if spec.loss in ("dissl", "cissl"):  # heads on both views, no target, no predictor
+        loss, _ = issl_training_loss(spec.loss, params["heads"], f1, f2, spec.issl_weights)
+        aux = {"stats": {"tower": tstats, "predictor": state.stats["predictor"]},
+               "target_stats": state.target_stats, "h1": sg(h1), "pred_stats": state.pred_stats, "Wp": state.Wp}
+        return loss, aux
     if spec.target == "ema":
         (_, g1), target_stats = tower_apply(nets.tower_graph, state.target_params, state.target_stats, v1)
         (_, g2), target_stats = tower_apply(nets.tower_graph, state.target_params, target_stats, v2)
@@ -100,9 +120,18 @@ def _forward_loss(spec: StepSpec, state: TrainState, params: dict, v1, v2):
     pred_stats, Wp = state.pred_stats, state.Wp
     if nets.closed_form:
         pred_stats, Wp = _closed_form_wp(spec, state, f1, f2, g1, g2)
-    p1, pstats = predictor_apply(nets, params["predictor"], state.stats["predictor"], Wp, f1)
-    p2, pstats = predictor_apply(nets, params["predictor"], pstats, Wp, f2)
-    loss = 0.5 * (training_loss(spec.loss, p1, t2) + training_loss(spec.loss, p2, t1))
+    iso = spec.loss.startswith("isoloss_")
+    # IsoLoss: the prediction is made from the detached output, which then receives dL/dp directly
+    q1, q2 = (sg(f1), sg(f2)) if iso else (f1, f2)
+    p1, pstats = predictor_apply(nets, params["predictor"], state.stats["predictor"], Wp, q1)
+    p2, pstats = predictor_apply(nets, params["predictor"], pstats, Wp, q2)
+    if iso:
+        base = spec.loss.removeprefix("isoloss_")
+        loss = 0.5 * (isoloss_training_loss(base, p1, f1, t2) + isoloss_training_loss(base, p2, f2, t1))
+    elif spec.loss == "er":
+        loss = er_training_loss(p1, p2, t1, t2, f1, f2, spec.kappa)
+    else:
+        loss = 0.5 * (training_loss(spec.loss, p1, t2) + training_loss(spec.loss, p2, t1))
     aux = {"stats": {"tower": tstats, "predictor": pstats}, "target_stats": target_stats, "h1": sg(h1),
            "pred_stats": pred_stats, "Wp": Wp}
     return loss, aux

@@ -31,14 +31,15 @@ from ..integrate import Status
 from ..results import write_netcdf
 from ._checkpoint import Checkpointer
 from ._config import TrainConfig
-from ._inputs import augment_kind, input_shape, load_run_dataset, make_clean, make_views, probe_views
+from ._inputs import (augment_kind, input_shape, load_run_dataset, make_clean, make_views, pretrain_labels,
+                      probe_views)
 from ._log import build_log
 from ._measure import (all_features, balance_residual, knn_accuracy, linear_probe, make_features, make_measure,
                        probe_accuracy, spectral_row)
 from ._networks import TrainState, build_networks, linear_weights, predictor_matrix
 from ._optim import ema_schedule, flow_times, lr_schedule, make_optimizer, steps_for
 from ._parallel import is_main_process, make_mesh, replicate, shard_batch, to_host
-from ._step import StepSpec, make_train_step, probe_optimizer
+from ._step import make_step_spec, make_train_step, probe_optimizer
 
 __all__ = ["train", "RUN_FILES", "prepare_run"]
 
@@ -80,19 +81,15 @@ class _Run:
         self.optimizer = make_optimizer(config, params, self.schedule)
         spec = config.method_spec
         self.spec = spec
-        step_spec = StepSpec(self.nets, spec.target, spec.stop_gradient, spec.loss, config.predictor_alpha_effective,
-                             config.predictor_eps_effective, config.predictor_eps_convention, config.rho,
-                             config.predictor_freq, make_views(config, ds))
+        step_spec = make_step_spec(config, self.nets, make_views(config, ds))
         self.step_fn = jax.jit(make_train_step(step_spec, self.optimizer, self.ema), donate_argnums=(0,))
         self.measure = make_measure(self.nets, spec.target)
         self.features = make_features(self.nets, make_clean(config, ds))
         self.state0 = _initial_state(config, self.nets, params, stats, probe, self.optimizer)
         self.data = replicate(ds.pretrain, self.mesh)
-        labels = ds.train_y if len(ds.train_y) == len(ds.pretrain) and ds.train_x is ds.pretrain else None
-        if labels is None:
-            labels = _pretrain_labels(ds)
-        self.labels = replicate(labels.astype(np.int32), self.mesh)
-        self.probe = replicate(probe_views(config, ds), self.mesh)
+        self.labels = replicate(pretrain_labels(ds), self.mesh)
+        probe = probe_views(config, ds)   # split over the devices along the probe images (a multiple of them)
+        self.probe = shard_batch(probe[:, :probe.shape[1] - probe.shape[1] % n_dev], self.mesh, axis=1)
         self.key = replicate(np.asarray(jax.random.key_data(jax.random.key(config.seed))), self.mesh)
         self.times = flow_times(config, self.schedule, self.total)
         self.rates = config.flow_rates()
@@ -116,16 +113,6 @@ def prepare_run(config: TrainConfig, dataset=None) -> _Run:
     for benchmarks and tools; `dataset` replaces the config's dataset when given."""
     with jax.enable_x64(False):
         return _Run(config, dataset)
-
-
-def _pretrain_labels(ds) -> np.ndarray:
-    """Labels of the pre-training examples for the online probe: the labelled split's where the
-    pre-training set begins with it (STL-10: train then unlabeled), -1 (ignored) elsewhere."""
-    labels = np.full(len(ds.pretrain), -1, dtype=np.int32)
-    n = len(ds.train_x)
-    if n <= len(ds.pretrain) and np.array_equal(ds.pretrain[:min(n, 8)], ds.train_x[:min(n, 8)]):
-        labels[:n] = ds.train_y
-    return labels
 
 
 def _row(run: _Run, state: TrainState, step: int, pending: list[dict], wall: float, images: int
@@ -311,9 +298,6 @@ def _write_log(out: Path | None, run: _Run, rows: list[dict], grams: list, extra
     attrs: dict[str, Any] = {
         "alpha_p": rates.alpha_p, "beta": rates.beta, "eta": rates.eta, "eta_p": rates.eta_p,
         "time_per_step": rates.time_per_step, "loss_scale": config.loss_scale,
-        "flow_mapping": ("approximate (lars: per-layer trust ratios)" if config.optimizer == "lars" else
-                         "THEORY.md §1 per step: t += k lr_k / (1 - mu), beta_k = (1 - gamma_k)(1 - mu) / (k lr_k),"
-                         " eta = wd / k, alpha_p = predictor_lr_mult"),
         "target": run.spec.target, "stop_gradient": str(run.spec.stop_gradient).lower(),
         "predictor": run.spec.predictor, "loss_name": run.spec.loss, "augment_used": augment_kind(config, ds),
         "dataset_source": ds.source, "dataset_verified": int(ds.verified), "num_classes": ds.num_classes,
@@ -322,7 +306,7 @@ def _write_log(out: Path | None, run: _Run, rows: list[dict], grams: list, extra
         "device": devices[0].device_kind, "platform": devices[0].platform, "device_count": len(devices),
         "process_count": jax.process_count(), "wall_seconds": time.perf_counter() - start_wall,
         "train_seconds": extra.get("train_seconds", math.nan), "partial": int(partial),
-        "theory": "T1 T2 T3 T4 (mapped rates) T6 T8 T13b T19 T20 T28",
+        **config.method_attrs(),  # flow_mapping (or "none (...)"), theory, method_family, dissl_condition
     }
     total_images = (int(rows[-1]["step"]) if rows else 0) * config.batch_size
     attrs["images_per_second"] = total_images / attrs["train_seconds"] if attrs["train_seconds"] else math.nan
