@@ -101,6 +101,8 @@ def test_bad_runs_exit_2_and_a_partial_run_is_marked(aligned_run, tmp_path, caps
     assert summary["partial"] and summary["rows"] == 6
     with pytest.raises(ConfigError, match="^log = "):
         compare(log.isel(time=slice(0, 1)))
+    with pytest.raises(ConfigError, match="^method = .*no linear-theory flow"):   # ER, DISSL, CISSL logs
+        compare(log.assign_attrs(flow_mapping="none (entropy + reconstruction)"))
 
 
 def test_preflight_predicts_collapse_past_eta_star_and_none_below():

@@ -1,7 +1,8 @@
 """The training bridge: real networks trained with the simulator's methods, logged under its names.
 
 `train(TrainConfig(...))` pre-trains a network (ResNet-18, a small ResNet, an MLP or the theory's
-linear encoder) with BYOL, SimSiam, DirectPred or DirectCopy (and the ablations) and returns its log,
+linear encoder) with BYOL, SimSiam, DirectPred, DirectCopy, IsoLoss, ER-BYOL, DISSL or CISSL (and the
+ablations) and returns its log,
 an xarray Dataset whose variables (`eig_F`, `eig_Wp`, `tau`, `commutator`, `balance_residual`,
 `effective_rank`, `kernel_entropy`, ...) and time axis (flow time, THEORY.md §1) are the simulator's,
 so a training run and a simulation overlay with no conversion.

@@ -52,7 +52,7 @@ def flow_config(log: xr.Dataset, **changes) -> Config:
         model="full", n2=config.predictor_dim, **synthetic_data_settings(config), target=spec.target,
         stop_gradient="target" if spec.stop_gradient else "none",
         predictor=_PREDICTORS.get(spec.predictor, spec.predictor), loss=spec.loss,
-        expectation="exact" if spec.loss == "euclidean" else "sampled",
+        expectation="exact" if spec.loss in ("euclidean", "isoloss_euclidean") else "sampled",
         alpha_p=float(log.attrs["alpha_p"]), beta=0.0 if spec.target == "online" else float(log.attrs["beta"]),
         eta=float(log.attrs["eta"]), eta_p=float(log.attrs["eta_p"]), init="given", W0=W0,
         Wp0=Wp0 if spec.predictor in ("linear", "symmetric") else None, Wa0=None if spec.target == "online" else Wa0,

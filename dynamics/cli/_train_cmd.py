@@ -33,11 +33,11 @@ _HELP = {
     "dataset": "digits (default, no files needed), cifar10, stl10 (official archives in --data-dir) or"
                " synthetic (Gaussian vectors with the theory's X, X')",
     "data_dir": "folder holding the dataset archive as downloaded or its extracted folder",
-    "method": "byol, simsiam, directpred or directcopy",
+    "method": "byol, simsiam, directpred, directcopy, isoloss, er-byol, dissl or cissl",
     "model": "resnet18, resnet-small, mlp or linear (the theory's W)",
     "predictor": "auto (per method), linear, symmetric, mlp, identity, or a closed form of the simulator",
     "target": "auto (per method), ema (BYOL) or online (SimSiam)",
-    "loss": "auto (cosine: BYOL's 2 - 2 cos), euclidean (T1) or cosine",
+    "loss": "auto (per method), euclidean (T1), cosine (BYOL's 2 - 2 cos), isoloss_euclidean or isoloss_cosine",
     "lr": "peak learning rate",
     "optimizer": "sgd (heavy-ball, coupled weight decay) or lars",
     "epochs": "training epochs",

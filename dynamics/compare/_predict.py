@@ -40,6 +40,10 @@ class ModeInputs:
     """What the eigenmode model needs from a run (see the module docstring)."""
 
     def __init__(self, log: xr.Dataset, scale: Mapping[str, float] | None = None):
+        config = training_config(log)
+        if str(log.attrs.get("flow_mapping", "")).startswith("none"):
+            raise ConfigError("method", config.method, "has no linear-theory flow to predict it with"
+                              f" (flow_mapping: {log.attrs['flow_mapping']})")
         scale = dict(scale or {})
         bad = [k for k in scale if k not in MAPPED_RATES]
         if bad:
@@ -76,7 +80,6 @@ class ModeInputs:
         betas = np.asarray(log["beta"].values[reached], np.float64) if "beta" in log else np.full(self.times.size,
                                                                                                     float(a["beta"]))
         self.betas = np.where(np.isfinite(betas), betas, 0.0) * scale.get("beta", 1.0)
-        config = training_config(log)
         self.predictor_alpha = config.predictor_alpha_effective
         self.predictor_eps = config.predictor_eps_effective
         self.eps_convention = config.predictor_eps_convention
@@ -89,7 +92,7 @@ class ModeInputs:
         return float(np.mean(self.lam_s[alive]) - 1.0) if alive.any() else float("nan")
 
     def path(self) -> GradientPath:
-        expectation = "exact" if self.loss == "euclidean" else "mean_field"
+        expectation = "exact" if self.loss in ("euclidean", "isoloss_euclidean") else "mean_field"
         return GradientPath(self.target, self.stop_gradient, self.predictor, self.loss, expectation,
                             self.eps_convention)
 

@@ -48,7 +48,7 @@ def _initial_log(config: TrainConfig) -> tuple[xr.Dataset, Any]:
         rows.append({**(row if k == 0 else {}), "step": int(k), "epoch": k / run.spe, "time": float(run.times[k]),
                      "lr": lr, "ema_momentum": gamma, "beta": beta})
     rates = run.rates
-    attrs = {"alpha_p": rates.alpha_p, "beta": rates.beta, "eta": rates.eta, "eta_p": rates.eta_p,
+    attrs = {**config.method_attrs(), "alpha_p": rates.alpha_p, "beta": rates.beta, "eta": rates.eta, "eta_p": rates.eta_p,
              "target": run.spec.target, "stop_gradient": str(run.spec.stop_gradient).lower(),
              "predictor": run.spec.predictor, "loss_name": run.spec.loss}
     return build_log(config, rows, attrs, Status.ok), run
@@ -61,6 +61,11 @@ def preflight(config: TrainConfig) -> dict[str, Any]:
     predicted outcome counts and per-mode outcomes at the end of the run, whether the run collapses, and
     the flow time (and epoch) by which the predicted spectrum settles (every surviving mode within 1% of
     its final value)."""
+    from ..config import ConfigError
+
+    mapping = config.method_attrs()["flow_mapping"]
+    if mapping.startswith("none"):
+        raise ConfigError("method", config.method, f"has no linear-theory flow to predict it with ({mapping})")
     log, run = _initial_log(config)
     inp = mode_inputs(log)
     pred = predict_modes(inp)
