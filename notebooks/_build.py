@@ -28,14 +28,15 @@ if not SMALL:   # display(fig) shows a PNG (dynamics.plots draws with Agg); smal
 
 NOTEBOOKS = {
     "01_quickstart": [
-        ("md", "# Quickstart: one run of two-layer linear BYOL\n\nWe integrate the gradient flow (T2)-(T4) of "
-               "THEORY.md for online W, predictor Wp and EMA target Wa, look at the spectra, and check "
+        ("md", "# Quickstart: one run of two-layer linear BYOL\n\nWe integrate the gradient flow (T2)-(T4) "
+               "(the equations are numbered as in the project's docs/theory.md; `ssl-dynamics theory show T2` "
+               "prints one) for online W, predictor Wp and EMA target Wa, look at the spectra, and check "
                "Theorem 1 (T6) on the way. Set `DYNAMICS_NOTEBOOK_SMALL=1` for a fast run."),
         ("code", SETUP),
         ("code", '''config = Config(n1=16 if not SMALL else 6, n2=8 if not SMALL else 4, sigma2=0.5, alpha_p=1.0,
                 beta=0.5, eta=0.01, t_max=200.0 if not SMALL else 60.0, n_save=101)
 ds = dynamics.simulate(config)
-print(ds.attrs["status_name"], "after", ds.attrs["num_steps"], "steps")
+print(ds.status.flags.label, "after", ds.attrs["num_steps"], "steps")   # the status flag by name
 ds'''),
         ("md", "The final predictor eigenvalues of the surviving modes sit at the fixed point "
                "p*₊ = [1 + √(1 − 4η(1+σ²))]/(2(1+σ²)) of (T17) (0.6565 here), the others collapse."),
@@ -78,25 +79,42 @@ assert ds.s.values[-1, 0] < 1e-6 and abs(ds.p.values[-1, 1] - p_plus) < 1e-4''')
     ],
     "03_ema_weight_decay_sweep": [
         ("md", "# The main job: EMA rate × weight decay\n\nA sweep over β and η of the eigenmode model with an "
-               "EMA target started at τ0 = 0. Above η* = 1/(4(1+σ²)) (T17) every mode collapses; below it, a "
-               "slow EMA keeps τ small, raising p*₋ and trapping the small modes (observation #10)."),
+               "EMA target started at τ0 = 0. Above η* = 1/(4(1+σ²)) (T17) every mode collapses. Below it, a "
+               "slow EMA keeps τ small for longer, which raises p*₋ and traps more modes (observation #10): the "
+               "collapsed region reaches lower η at small β. The target catches up on the time scale 1/β, so the "
+               "main job runs to t_max = 3·10⁴ (β·t_max ≥ 30 at its smallest β) and every cell settles."),
         ("code", SETUP),
-        ("code", '''from dynamics.sweep._defaults import main_jobs
+        ("code", '''from dynamics.sweep import main_jobs
 job = main_jobs()[0]
 axes = job.axes if not SMALL else ["beta=geom:1e-3:10:12", "eta=lin:0:0.2:12"]
-print(job.base.p0, job.base.s0, axes)
+print(job.base.p0, job.base.s0, job.base.t_max, axes)
 ds = dynamics.sweep(job.base, axes, progress=False)
+print(ds.outcome.flags.counts())          # outcome per (point, mode), by name
 ds'''),
         ("code", '''from dynamics.plots import plot_outcome_map, eta_threshold
 display(plot_outcome_map(ds))
-above = ds.eta.values > eta_threshold(0.5)
-print("modes alive above eta*:", int(((ds.outcome.values[:, above] != 0)).sum()))
-assert np.all(ds.outcome.values[:, above] == 0)'''),
+above = ds.eta > eta_threshold(0.5)
+collapsed = ds.outcome.flags.mask("collapsed")
+print("modes alive above eta*:", int((~collapsed).where(above, False).sum()))
+assert bool(collapsed.where(above, True).all())'''),
         ("md", "A slower EMA needs more time: the time for the largest mode to settle grows as β shrinks "
                "(observation #9)."),
         ("code", '''t = ds.time_to_converge.sel(eta=0.0, mode=3)
 print(np.round(t.values, 1))
 assert t.values[0] > t.values[-1]'''),
+        ("md", "Run length is not trapping. The same grid stopped at t_max = 1000 leaves cells at small β still "
+               "moving: their outcome is `not_converged`, which says the run was too short, not where the mode "
+               "ends. `dynamics.sweep` warns about it (`NotConvergedWarning`; here the note is printed instead) "
+               "and names the t_max that would do."),
+        ("code", '''import warnings
+from dynamics.sweep import NotConvergedWarning, convergence_note
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", NotConvergedWarning)   # printed below instead
+    short = dynamics.sweep(job.base.replace(t_max=1000.0), axes, progress=False)
+stuck = short.outcome.flags.mask("not_converged")
+print("not converged at t_max = 1000:", int(stuck.sum()), "cells, at beta <=", float(short.beta.where(stuck.any(["eta", "mode"])).max()))
+print(convergence_note(short))
+assert int(stuck.sum()) > 0 and not bool(ds.outcome.flags.mask("not_converged").any())'''),
     ],
     "04_implicit_variance_regularization": [
         ("md", "# Implicit variance regularization and IsoLoss [HLZ23]\n\nWith a closed-form predictor "
@@ -105,8 +123,8 @@ assert t.values[0] > t.values[-1]'''),
                "the initialization: an isotropic representation, implicit variance regularization. IsoLoss "
                "(T23) has the same λ* but grows every small mode at the same relative rate; the cosine loss "
                "conserves tr(W Wᵀ) (T24) and ends isotropic at tr/M (T25); a predictor normalized by its top "
-               "eigenvalue collapses (THEORY.md §7). The eigenmode model with isotropic data (A2) "
-               "integrates all of it exactly; the figures put THEORY.md's levels on the trajectories."),
+               "eigenvalue collapses (docs/theory.md §7). The eigenmode model with isotropic data (A2) "
+               "integrates all of it exactly; the figures put the theory's levels on the trajectories."),
         ("code", SETUP),
         ("code", '''from dynamics.plots import plot_mechanism_comparison, mode_values
 sigma2, alpha = 0.5, 0.5
@@ -156,7 +174,7 @@ for ds in (cos, other):
     assert np.allclose(ds.eig_F.values[-1], np.mean(lam0), rtol=1e-3)'''),
         ("md", "Normalize the predictor by its top eigenvalue (the deep-network recipe) and the Euclidean toy "
                "model collapses: the top mode sees p = 1 > 1/(1+σ²) and decays at the rate 2σ², the others "
-               "follow (THEORY.md §7 note)."),
+               "follow (docs/theory.md §7; with ε > 0 the rate is 2(1+ε)[(1+σ²)(1+ε) − 1], §11)."),
         ("code", '''t, rate = mode_values(runs["normalized predictor (§7 note)"], "relative_rate")
 top = rate[:, -1][np.isfinite(rate[:, -1])]
 print("late relative rate of the top mode:", round(top[-1], 4), " -2 sigma2 =", -2 * sigma2)
@@ -174,6 +192,45 @@ print("final eig F:", runs["normalized predictor (§7 note)"].eig_F.values[-1])'
 print({name: ds.attrs["status_name"] for name, ds in ablations.items()})
 assert ablations["wrong side"].attrs["status_name"] == "diverged"
 display(plot_mechanism_comparison(ablations))'''),
+    ],
+    "05_theory_vs_reality": [
+        ("md", "# Theory vs reality: predict a training run, then measure the difference\n\n"
+               "`dynamics.bridge.train` trains a network with BYOL and logs the simulator's quantities (the "
+               "spectrum of F̂ = E[f fᵀ] of the predictor input, the predictor's eigenvalues, τ_j, ...) on the "
+               "simulator's time axis (flow time, THEORY.md §1). `dynamics.compare` integrates the eigenmode "
+               "model (T11)-(T13b) from the run's measured initial spectra with its mapped rates (nothing "
+               "fitted) and reports the error. First the theory's own network (a linear encoder on Gaussian "
+               "data with the theory's X and X'), then a ReLU MLP on the same data."),
+        ("code", SETUP + '''
+from dynamics.bridge import TrainConfig, train
+from dynamics.compare import compare, comparison_table, plot_comparison, preflight
+steps = 300 if SMALL else 1500'''),
+        ("md", "Before training, the pre-flight prediction from the initial network and the data alone: "
+               "σ² is estimated from the probe set (eig_C / eig_F), η* = 1/(4(1+σ²)) from (T17)."),
+        ("code", '''linear = TrainConfig(dataset="synthetic", input_dim=8, model="linear", feature_dim=4, predictor="linear",
+                     predictor_init="identity", predictor_init_scale=0.2, loss="euclidean", momentum=0.0,
+                     weight_decay=0.04, lr_schedule="constant", ema_schedule="constant", ema_momentum=0.999,
+                     lr=0.01 if not SMALL else 0.02, batch_size=1024, steps=steps, log_every=max(1, steps // 20),
+                     online_probe=False, linear_probe=False)
+before = preflight(linear)
+print({k: before[k] for k in ("sigma2_estimate", "eta", "eta_star", "predicted_outcomes", "collapses")})'''),
+        ("code", '''log = train(linear, progress=False)
+comparison = compare(log, name="linear encoder")
+print({k: comparison.summary[k] for k in ("median_relative_error", "rank_correlation", "outcome_agreement",
+                                          "predicted")})
+assert comparison.summary["predicted"]
+display(plot_comparison(comparison))'''),
+        ("md", "A deliberately wrong mapping (the EMA rate off by 10×) must not be predicted:"),
+        ("code", '''wrong = compare(log, scale={"beta": 10.0}).summary
+print("beta x 10:", round(wrong["median_relative_error"], 4), "predicted:", wrong["predicted"])
+assert not wrong["predicted"]'''),
+        ("md", "The same method on a ReLU MLP with BatchNorm and a projector: the theory's assumptions no longer "
+               "hold, and the error table says by how much."),
+        ("code", '''mlp = linear.replace(model="mlp", input_dim=16, feature_dim=None, projector_dim=8, projector_hidden=64,
+                     batch_size=256, lr=0.01)
+mlp_comparison = compare(train(mlp, progress=False), name="ReLU MLP")
+print(comparison_table([comparison.summary, mlp_comparison.summary]))
+display(plot_comparison(mlp_comparison))'''),
     ],
 }
 

@@ -13,10 +13,12 @@ import numpy as np
 
 from ._run import ClaimResult
 
-__all__ = ["format_number", "format_table", "report_header", "report_dict", "write_report",
+__all__ = ["format_number", "format_table", "measured_quantity", "report_header", "report_dict", "write_report",
            "claim_figure", "write_figures", "progress_line"]
 
-_TABLE_COLUMNS = ("claim", "source", "measured", "predicted", "tolerance", "verdict", "s")
+_TABLE_COLUMNS = ("claim", "source", "measured", "predicted", "tolerance", "verdict", "s", "what")
+#: Width of the last column (the claim's statement, or what is measured) in the default table.
+WHAT_WIDTH = 90
 
 
 def format_number(x: float | None) -> str:
@@ -39,22 +41,74 @@ def _verdict(result: ClaimResult) -> str:
     return "PASS" if result.passed else "FAIL"
 
 
-def _row(result: ClaimResult) -> tuple[str, ...]:
+def _plain(text: str) -> str:
+    """Docstring text on one line, with its LaTeX (`$...$`) made plain: commands such as `\\hat`,
+    `\\rm` and their braces dropped; code quotes removed."""
+
+    def math(m: re.Match) -> str:
+        inner = re.sub(r"\\(?:rm|mathrm|hat|bar|tilde|operatorname)\b\s*", "", m.group(1))
+        inner = re.sub(r"\\([A-Za-z]+)", r"\1", inner.replace("\\|", "‖"))  # \log -> log, \| -> ‖
+        return inner.replace("{", "").replace("}", "")
+
+    text = re.sub(r"\$([^$]*)\$", math, text).replace("`", "")
+    return " ".join(text.split())
+
+
+def measured_quantity(claim) -> str:
+    """What a claim's `measured` number is, from the "Measured: ..." sentence of its experiment's
+    docstring ("" when the docstring has none)."""
+    doc = " ".join((getattr(claim.run, "__doc__", None) or "").split())
+    m = re.search(r"Measured:\s*(.+?)(?:\.\s+(?=[A-Z(`$\[])|\.$|$)", doc)
+    return _plain(m.group(1)).rstrip(".;") if m else ""
+
+
+def _compares_with_zero(result: ClaimResult) -> bool:
+    ev = result.evidence
+    return ev is not None and float(ev.predicted) == 0.0
+
+
+def _what(result: ClaimResult) -> str:
+    """The last column: for a row whose prediction is 0 (an error, residual or gap compared with 0),
+    what that number is; otherwise the claim's statement."""
+    if _compares_with_zero(result):
+        quantity = measured_quantity(result.claim)
+        return f"measured = {quantity}" if quantity else f"measured = the error of: {result.claim.statement}"
+    return result.claim.statement
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def _row(result: ClaimResult, what_width: int | None) -> tuple[str, ...]:
     ev = result.evidence
     measured = "-" if ev is None else format_number(ev.measured)
     if ev is not None and ev.stderr is not None:
         measured += f" ± {format_number(ev.stderr)}"
     tolerance = "-" if ev is None else f"{ev.compare} {format_number(ev.tolerance)}"
+    what = _what(result)
     return (result.id, result.claim.source, measured, "-" if ev is None else format_number(ev.predicted),
-            tolerance, _verdict(result), f"{result.seconds:.1f}")
+            tolerance, _verdict(result), f"{result.seconds:.1f}", what if what_width is None else _clip(what, what_width))
 
 
-def format_table(results: Sequence[ClaimResult]) -> str:
-    """The verdict table (one row per claim, then a summary line); errors are listed below it."""
-    rows = [_TABLE_COLUMNS] + [_row(r) for r in results]
-    widths = [max(len(row[k]) for row in rows) for k in range(len(_TABLE_COLUMNS))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+def format_table(results: Sequence[ClaimResult], *, verbose: bool = False) -> str:
+    """The verdict table (one row per claim, then a summary line); errors are listed below it.
+
+    The last column, `what`, is the claim's statement, or, for a row whose prediction is 0 (an
+    error, residual or gap that must stay within the tolerance of 0), what that measured number is
+    (`measured_quantity`), cut at `WHAT_WIDTH` characters. With `verbose`, every row is followed by
+    the whole statement, what is measured, the experiment's detail and the reason for the tolerance."""
+    rows = [_TABLE_COLUMNS] + [_row(r, None if verbose else WHAT_WIDTH) for r in results]
+    if verbose:
+        rows = [row[:-1] for row in rows]
+    n = len(rows[0])
+    widths = [max(len(row[k]) for row in rows) for k in range(n)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows[:1]]
+    lines.append("  ".join("-" * w for w in widths))
+    for result, row in zip(results, rows[1:]):
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        if verbose:
+            lines += _details(result)
     failed = [r for r in results if not r.passed]
     total = sum(r.seconds for r in results)
     lines.append(f"{len(results) - len(failed)}/{len(results)} claims passed in {total:.1f} s")
@@ -62,6 +116,31 @@ def format_table(results: Sequence[ClaimResult]) -> str:
         if r.error is not None:
             lines.append(f"  {r.id}: {r.error}")
     return "\n".join(lines)
+
+
+def _details(result: ClaimResult) -> list[str]:
+    import textwrap
+
+    ev = result.evidence
+    parts = [("claim", result.claim.statement)]
+    quantity = measured_quantity(result.claim)
+    if quantity:
+        parts.append(("measured", quantity))
+    if ev is not None:
+        parts.append(("compared", f"{COMPARISON_WORDS[ev.compare]} (tolerance {format_number(ev.tolerance)})"))
+        if ev.detail:
+            parts.append(("detail", ev.detail))
+    parts.append(("tolerance", result.claim.tolerance_reason))
+    out = []
+    for label, text in parts:
+        out += textwrap.wrap(" ".join(str(text).split()), width=110, initial_indent=f"    {label + ':':<11}",
+                             subsequent_indent=" " * 15, break_long_words=False, break_on_hyphens=False)
+    return out + [""]
+
+
+#: How `verbose` tables read each comparison.
+COMPARISON_WORDS = {"abs": "|measured − predicted| ≤ tolerance", "rel": "|measured − predicted| ≤ tolerance·|predicted|",
+                    "le": "measured ≤ predicted + tolerance", "ge": "measured ≥ predicted − tolerance"}
 
 
 def progress_line(result: ClaimResult, index: int, total: int) -> str:
@@ -113,55 +192,11 @@ def _json_default(obj):
 
 
 def claim_figure(result: ClaimResult):
-    """A matplotlib figure for one claim: its `Evidence.series` (log y when `log_y`), else measured
-    (with its standard error) against predicted ± tolerance. Title: id and verdict."""
-    from ..plots._style import subplots
+    """A matplotlib figure for one claim (`dynamics.checks._figures.claim_figure`): its series on labelled
+    axes, or the measurement against predicted ± tolerance; title id and verdict; caption never cut."""
+    from ._figures import claim_figure as _claim_figure
 
-    fig, ax = subplots(figsize=(6.0, 4.0), constrained_layout=False)
-    ev = result.evidence
-    colour = "tab:green" if result.passed else "tab:red"
-    if ev is None:
-        ax.text(0.5, 0.5, f"error:\n{result.error}", ha="center", va="center", wrap=True, color="tab:red",
-                transform=ax.transAxes, fontsize=8)
-        ax.set_axis_off()
-    elif ev.series:
-        for label, (x, y) in ev.series.items():
-            x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-            if ev.log_y:
-                y = np.where(y > 0, y, np.nan)
-            ax.plot(x, y, marker="o" if x.size <= 12 else None, label=label)
-        if ev.log_y:
-            ax.set_yscale("log")
-        ax.legend(fontsize=8)
-        ax.set_xlabel(ev.detail[:90], fontsize=7)
-    else:
-        lo, hi = _band(ev)
-        ax.axhspan(lo, hi, color="0.85", label=f"predicted, {ev.compare} tolerance {format_number(ev.tolerance)}")
-        ax.axhline(ev.predicted, color="k", lw=1)
-        yerr = None if ev.stderr is None else [float(ev.stderr)]
-        ax.errorbar([0.0], [float(ev.measured)], yerr=yerr, fmt="o", color=colour, capsize=4, label="measured")
-        ax.set_xlim(-1, 1)
-        ax.set_xticks([])
-        ax.ticklabel_format(axis="y", useOffset=False)
-        ax.legend(fontsize=8)
-        ax.set_xlabel(ev.detail[:90], fontsize=7)
-    ax.set_title(f"{result.id}: {'PASS' if result.passed else 'FAIL'}", color=colour, fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def _band(ev) -> tuple[float, float]:
-    p, tol = float(ev.predicted), float(ev.tolerance)
-    width = {"abs": tol, "rel": tol * abs(p)}.get(ev.compare)
-    if width is not None:
-        lo, hi = p - width, p + width
-    elif ev.compare == "le":
-        lo, hi = min(p + tol, float(ev.measured)) - abs(p) - 1.0, p + tol
-    else:
-        lo, hi = p - tol, max(p - tol, float(ev.measured)) + abs(p) + 1.0
-    if hi <= lo:
-        hi = lo + 1e-12
-    return lo, hi
+    return _claim_figure(result)
 
 
 def figure_name(claim_id: str) -> str:

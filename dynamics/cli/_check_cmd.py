@@ -1,4 +1,4 @@
-"""`ssl-dynamics check`: every theory claim of THEORY.md as a numerical experiment with a verdict
+"""`ssl-dynamics check`: every theory claim of docs/theory.md as a numerical experiment with a verdict
 (`dynamics.checks`)."""
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from ..config import ConfigError
 __all__ = ["add_check_parser", "run_check"]
 
 DESCRIPTION = """Run the registered theory claims (dynamics.checks): each is a small numerical experiment
-whose measurement is compared with an independent prediction (a THEORY.md closed form, the symbolic
-layer, a second integrator). Prints one line per claim as it finishes (stderr), then the verdict table;
-writes check-report.json (or --report PATH) and, with --figures DIR, one PNG per claim.
+whose measurement is compared with an independent prediction (a closed form of docs/theory.md, the symbolic
+layer, a second integrator). Prints one line per claim as it finishes (stderr), then the verdict table
+(its last column: the claim's statement, or what the measured number is where it is compared with 0;
+--verbose adds the whole statement, the measured quantity, the detail and the tolerance's reason under
+each row); writes check-report.json (or --report PATH) and, with --figures DIR, one PNG per claim.
 Exit status: 0 when every claim passes, 1 when any fails, 2 on bad input."""
 
 
@@ -29,6 +31,9 @@ def add_check_parser(subparsers) -> None:
     parser.add_argument("--report", default="check-report.json", metavar="PATH",
                         help="JSON report (default: ./check-report.json)")
     parser.add_argument("--figures", metavar="DIR", help="write one PNG per claim into DIR")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="under each row of the table: the whole statement, what is measured, the experiment's "
+                             "detail and the reason for the tolerance")
     parser.set_defaults(handler=run_check)
 
 
@@ -61,7 +66,7 @@ def run_check(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     results = checks.run([c.id for c in chosen], quick=args.quick, seed=args.seed, on_result=progress)
     total = time.perf_counter() - start
-    print(_report.format_table(results))
+    print(_report.format_table(results, verbose=args.verbose))
     header = _report.report_header(seed=args.seed, quick=args.quick, total_seconds=total, claims=args.only)
     path = _report.write_report(results, header, args.report)
     print(f"report: {path}", file=sys.stderr)

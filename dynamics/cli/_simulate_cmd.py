@@ -12,7 +12,7 @@ from ._options import add_config_flags, collect_config_values
 
 __all__ = ["add_simulate_parser", "run_simulate"]
 
-DESCRIPTION = """Integrate two-layer linear BYOL / SimSiam (THEORY.md T2-T5, or the eigenmodes T11-T13b
+DESCRIPTION = """Integrate two-layer linear BYOL / SimSiam (T2-T5 of docs/theory.md, or the eigenmodes T11-T13b
 with --model modes) and write the trajectory in the shared result schema (netCDF) plus a PNG of the
 eigenvalue trajectories beside it. Settings come from --config FILE.toml, overridden by flags."""
 

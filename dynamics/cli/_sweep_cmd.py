@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from ..config import Config, ConfigError, read_config_file
@@ -68,16 +69,24 @@ def run_sweep(args: argparse.Namespace) -> int:
     for group, base, axes in jobs:
         check_sweep(base, axes, out=out, group=group, n_save=n_save, points_per_chunk=args.points_per_chunk,
                     resume=args.resume, overwrite=args.overwrite, seed=args.axis_seed, integrator=args.integrator)
+    from ..sweep import NotConvergedWarning, convergence_note
+
     start = time.perf_counter()
     worst = 0
     for group, base, axes in jobs:
         t0 = time.perf_counter()
-        ds = sweep(base, axes, out=out, group=group, n_save=n_save, points_per_chunk=args.points_per_chunk,
-                   resume=args.resume, overwrite=args.overwrite, scheduler=args.scheduler, workers=args.workers,
-                   progress=not args.quiet, seed=args.axis_seed, integrator=args.integrator)
+        with warnings.catch_warnings():  # said in the summary below instead
+            warnings.simplefilter("ignore", NotConvergedWarning)
+            ds = sweep(base, axes, out=out, group=group, n_save=n_save, points_per_chunk=args.points_per_chunk,
+                       resume=args.resume, overwrite=args.overwrite, scheduler=args.scheduler, workers=args.workers,
+                       progress=not args.quiet, seed=args.axis_seed, integrator=args.integrator)
         bad = int((ds["status"].values != 0).sum())
+        counts = ", ".join(f"{n} {name}" for name, n in ds["outcome"].flags.counts().items() if n)
         print(f"sweep {group}: {int(ds['status'].size)} points in {time.perf_counter() - t0:.1f} s -> {out}/{group}"
-              f" ({bad} with solver status not ok)", file=sys.stderr)
+              f" ({bad} with solver status not ok; outcomes per (point, mode): {counts})", file=sys.stderr)
+        note = convergence_note(ds)
+        if note:
+            print(f"sweep {group}: warning: {note}", file=sys.stderr)
         worst = max(worst, 1 if bad else 0)
         if not args.no_plot and len(ds.attrs.get("swept", "").split()) >= 2:
             from ..plots import plot_final_map, plot_outcome_map, save_figure

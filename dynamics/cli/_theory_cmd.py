@@ -4,6 +4,8 @@
   numbers, with existence conditions, eigenvalues and the classification, and the thresholds.
 - `theory derive`: the flow (T2)-(T5) derived from (T1) for a gradient path and its eigenmode
   reductions (T13b, T11-T13, T16), as text or LaTeX.
+- `theory show`: one equation of the project's theory (`dynamics.theory`): formula, meaning, paper,
+  and where it is implemented and checked, read from the code.
 """
 
 from __future__ import annotations
@@ -13,12 +15,20 @@ import math
 
 from ..config import ConfigError
 
-__all__ = ["add_theory_parser", "run_fixed_points", "run_derive"]
+__all__ = ["add_theory_parser", "run_fixed_points", "run_derive", "run_show"]
 
 SYSTEMS = ("parabola", "plane", "full", "euclidean", "isoloss")
 
-DESCRIPTION = """Symbolic derivations (sympy): fixed points and their stability for the eigenmode
-systems of THEORY.md, and the gradient flow derived from the loss T1."""
+DESCRIPTION = """The theory from the command line: the numbered equations T1-T29 with their meaning,
+paper and where the code implements and checks them (show), and symbolic derivations (sympy):
+fixed points and their stability for the eigenmode systems (fixed-points), and the gradient flow
+derived from the loss T1 (derive)."""
+
+SHOW_DESCRIPTION = """Print equations of the project's theory (docs/theory.md; shipped in dynamics.theory):
+the formula in plain text, its meaning and conditions, corrections of the printed form and the
+refinements the project measured, the paper (with its link), the modules and functions that cite it,
+the ssl-dynamics check claims and the tests that check it (both read from the code). Without an ID,
+list every equation. IDs: T1 ... T29 and T13b (also t17, 17)."""
 
 FIXED_POINTS_DESCRIPTION = """Fixed points of a derived system at the given numbers, with the condition
 under which each exists, the Jacobian eigenvalues and the classification for THAT system:
@@ -76,6 +86,11 @@ def add_theory_parser(subparsers) -> None:
                     help="T1 (euclidean) or IsoLoss (z1 receives dL/dp, §7)")
     dv.add_argument("--latex", action="store_true", help="print LaTeX (one equation per line, tagged)")
     dv.set_defaults(handler=run_derive)
+
+    sh = sub.add_parser("show", help="print an equation (T1-T29): formula, meaning, paper, implemented/checked in",
+                        description=SHOW_DESCRIPTION)
+    sh.add_argument("ids", nargs="*", metavar="ID", help="equation ids, e.g. T17 T13b (none: list them all)")
+    sh.set_defaults(handler=run_show)
 
 
 def _check(args: argparse.Namespace) -> dict[str, float]:
@@ -189,4 +204,21 @@ def run_derive(args: argparse.Namespace) -> int:
 
     equations = derived_equations(args.predictor, args.target, args.stop_gradient, loss=args.loss)
     print(to_latex(equations) if args.latex else to_text(equations))
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from .. import theory
+
+    if not args.ids:
+        print(theory.summary())
+        print("\nssl-dynamics theory show ID prints one (formula, meaning, paper, where implemented and checked).")
+        return 0
+    chosen = []
+    for eq_id in args.ids:
+        try:
+            chosen.append(theory.equation(eq_id).id)
+        except KeyError:
+            raise ConfigError("ID", eq_id, f"is not an equation; known: {', '.join(theory.EQUATIONS)}") from None
+    print("\n\n".join(theory.show(eq_id) for eq_id in chosen))
     return 0

@@ -1,4 +1,4 @@
-"""The result schema (xarray), diagnostics and atomic file output."""
+"""The result schema (xarray), diagnostics, atomic file output, `open_run` and the `flags` accessor."""
 
 from ._dataset import flow_notes as flow_notes
 from ._dataset import full_dataset as full_dataset
@@ -19,3 +19,5 @@ from ._entropy import mode_weight_matrix as mode_weight_matrix
 from ._io import atomic_write as atomic_write
 from ._io import read_netcdf as read_netcdf
 from ._io import write_netcdf as write_netcdf
+from ._open import FlagsAccessor as FlagsAccessor  # registers `DataArray.flags`
+from ._open import open_run as open_run

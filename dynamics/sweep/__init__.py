@@ -17,3 +17,10 @@ from ._sweep import sweep as sweep
 from ._integrity import GroupReport as GroupReport
 from ._integrity import inspect_group as inspect_group
 from ._store import read_store as read_store
+from ._defaults import MainJob as MainJob
+from ._defaults import main_jobs as main_jobs
+from ._open import open_sweep as open_sweep
+from ._summary import NOT_CONVERGED_WARN_FRACTION as NOT_CONVERGED_WARN_FRACTION
+from ._summary import NotConvergedWarning as NotConvergedWarning
+from ._summary import convergence_note as convergence_note
+from ._summary import suggested_t_max as suggested_t_max

@@ -17,12 +17,14 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import zarr
 
 from ..config import ConfigError
+
+if TYPE_CHECKING:  # zarr is imported where it is used (it is slow to import)
+    import zarr
 
 __all__ = ["GroupReport", "BOOKKEEPING", "record_metadata", "mark_done", "inspect_group", "repair_group",
            "region_digest", "sweep_groups", "DIGEST_SIZE"]
@@ -111,6 +113,8 @@ def _array_hash(arr: np.ndarray) -> str:
 
 
 def _open(path: Path, group: str, mode: str = "r") -> zarr.Group:
+    import zarr  # imported on first use: zarr is slow to import and only stores need it
+
     return zarr.open_group(str(path), mode=mode, path=group)
 
 

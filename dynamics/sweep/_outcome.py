@@ -54,8 +54,8 @@ def outcome_flag_attrs() -> dict:
 def stable_fixed_point(tau: np.ndarray, lam_d: np.ndarray, lam_s: np.ndarray, eta: np.ndarray) -> np.ndarray:
     r"""$p^*_+ = [\tau\lambda_d + \sqrt{\tau^2\lambda_d^2 - 4\lambda_s\eta}] / (2\lambda_s)$ (T17 with
     (T13b)'s eigenvalues; NaN where the discriminant is negative, i.e. past the threshold eta*)."""
-    disc = (tau * lam_d) ** 2 - 4.0 * lam_s * eta
-    with np.errstate(invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # tau of a collapsed mode can be huge (w_a / w, w -> 0)
+        disc = (tau * lam_d) ** 2 - 4.0 * lam_s * eta
         return np.where(disc >= 0, (tau * lam_d + np.sqrt(np.maximum(disc, 0.0))) / (2.0 * lam_s), np.nan)
 
 

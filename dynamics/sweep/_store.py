@@ -7,12 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dask.array as da
 import numpy as np
 import xarray as xr
-import zarr
+
+if TYPE_CHECKING:  # zarr is imported where it is used (it is slow to import)
+    import zarr
 
 from .._version import __version__
 from ..config import ConfigError
@@ -22,7 +23,7 @@ from ._integrity import BOOKKEEPING, DIGEST_SIZE, inspect_group, record_metadata
 from ._outcome import OUTCOME_THRESHOLDS, Outcome, outcome_flag_attrs
 
 __all__ = ["signature", "create_store", "open_done", "write_region", "read_store", "check_resumable",
-           "grid_coords", "NOT_COMPUTED_STATUS", "STORE_ATTRS"]
+           "grid_coords", "consolidate", "NOT_COMPUTED_STATUS", "STORE_ATTRS"]
 
 _FLAGGED = {"status": status_flag_attrs, "mode_status": status_flag_attrs, "outcome": outcome_flag_attrs}
 #: `status` / `mode_status` of a cell that was never computed, as `read_store` returns it.
@@ -61,6 +62,8 @@ def create_store(path: Path, group: str, grid: Grid, ts: np.ndarray, example: di
                  attrs: dict[str, Any]) -> None:
     """Write the store's metadata (no data): every variable with its dims, dtype and chunks, the
     bookkeeping arrays `chunk_done` and `chunk_checksum`, and the copies `_integrity` repairs from."""
+    import dask.array as da  # imported here: dask and zarr are slow to import and only stores need them
+
     coords = grid_coords(grid, ts)
     data_vars = {}
     for name, (trailing, arr) in example.items():
@@ -80,9 +83,48 @@ def create_store(path: Path, group: str, grid: Grid, ts: np.ndarray, example: di
     ds.to_zarr(path, group=group, mode="w", compute=False, encoding=encoding, consolidated=False)
     # xarray writes the coordinates and leaves data arrays empty (fill values) with compute=False
     record_metadata(path, group, list(example), list(coords))
+    consolidate(path)  # the metadata is final now: chunks only add data
+
+
+#: Attributes of the store's root group (which holds no data, only the groups).
+ROOT_NOTE = ("a sweep store of ssl-dynamics: the data are in the groups listed in `groups` (the root holds none). "
+             "Open one with dynamics.open_sweep(path, group=NAME), which reads only complete, checksummed chunks "
+             "and marks the rest not computed; xarray.open_zarr(path, group=NAME) and "
+             "xarray.open_datatree(path, engine='zarr') read the raw arrays.")
+
+
+def consolidate(path: Path) -> None:
+    """Describe the store at its root (the list of groups and how to open them) and write zarr's
+    consolidated metadata there, so that `xarray.open_zarr(path, group=...)` opens it in one read
+    and without a warning. Called when a group is created (its metadata is final then) and when a
+    sweep finishes. Never fails a sweep: if the store cannot be consolidated (another group damaged),
+    any consolidated metadata is removed instead, so that no reader sees a stale copy; the groups'
+    own metadata (which `read_store`, `--resume` and `verify` use) is not touched."""
+    import warnings
+
+    import zarr
+
+    from ._integrity import sweep_groups
+
+    try:
+        root = zarr.open_group(str(path), mode="a", use_consolidated=False)
+        root.attrs.update({"description": ROOT_NOTE, "groups": sweep_groups(path)})
+        with warnings.catch_warnings():  # zarr: "consolidated metadata is not part of the v3 specification"
+            warnings.simplefilter("ignore")
+            zarr.consolidate_metadata(str(path))
+    except Exception:  # noqa: BLE001 - a damaged group elsewhere in the store: drop the copy
+        meta_file = path / "zarr.json"
+        try:
+            meta = json.loads(meta_file.read_text())
+            if meta.pop("consolidated_metadata", None) is not None:
+                meta_file.write_text(json.dumps(meta, indent=2))
+        except Exception:  # noqa: BLE001
+            pass
 
 
 def _group(path: Path, group: str, mode: str = "r+") -> zarr.Group:
+    import zarr
+
     return zarr.open_group(str(path), mode=mode, path=group)
 
 
@@ -159,6 +201,9 @@ def read_store(path: str | Path, group: str) -> xr.Dataset:
     ds["chunk_done"] = ("chunk", np.asarray([1 if c in report.arrays else 0 for c in range(report.n_chunks)],
                                             dtype=np.int8), done_attrs)
     for name, (dims, shape, dtype, attrs) in variables.items():
+        if name in ("status", "mode_status") and "flag_values" in attrs and NOT_COMPUTED_STATUS not in attrs["flag_values"]:
+            attrs = {**attrs, "flag_values": [NOT_COMPUTED_STATUS] + list(attrs["flag_values"]),
+                     "flag_meanings": "not_computed " + attrs["flag_meanings"]}
         fill = _not_computed_value(name, dtype)
         out_dtype = dtype if fill is not None else np.float64
         data = np.full(shape, np.nan if fill is None else fill, dtype=out_dtype)
@@ -170,15 +215,66 @@ def read_store(path: str | Path, group: str) -> xr.Dataset:
     inner = int(np.prod([ds.sizes[d] for d in ds.attrs.get("swept", "").split()[1:]], dtype=np.int64))
     for key in STORE_ATTRS:
         ds.attrs.pop(key, None)
+    for key in ds.attrs.get("swept", "").split():  # stores written before swept fields left the attributes
+        ds.attrs.pop(key, None)
     ds.attrs["not_computed"] = int(n_missing * inner)
     ds.attrs["not_computed_chunks"] = json.dumps(missing)
     return ds
 
 
+#: Attributes computed from several fields: dropped when one of those fields is swept.
+_DERIVED_ATTRS = {"eta_p_effective": ("eta", "eta_p"), "predictor_alpha_effective": ("predictor", "predictor_alpha"),
+                  "predictor_eps_effective": ("predictor", "predictor_eps")}
+#: Fields that choose the equations a cell integrates (`theory_equations`).
+_PATH_AXES = ("target", "stop_gradient", "predictor", "loss", "expectation")
+CONFIG_NOTE = ("config_json is the base configuration; a cell's configuration is the base with the fields named in "
+               "`swept` set to the cell's coordinates. The flat attributes hold only settings shared by every cell.")
+
+
+def varying_attrs(grid: Grid) -> set[str]:
+    """Flat attributes of the base config that do not hold for every cell: the swept fields and
+    every attribute that changes with one of them (e.g. `eta_p_effective` when `eta` is swept)."""
+    names = set(grid.names)
+    base = grid.base.flat_attrs()
+    varying = set(names) | {key for key, fields in _DERIVED_ATTRS.items() if names & set(fields)}
+    for axis in grid.axes:
+        for value in axis.values:
+            try:
+                other = grid.base.replace(**{axis.name: value.item() if hasattr(value, "item") else value}).flat_attrs()
+            except Exception:  # noqa: BLE001 - a value valid only with another axis: the map above covers it
+                continue
+            varying |= {key for key, v in other.items() if base.get(key) != v}
+    return varying
+
+
+def sweep_theory(grid: Grid, theory_equations) -> str:
+    """The equation numbers integrated anywhere in the grid: the base's, joined with those of every
+    value of the axes that choose the equations (target, predictor, loss, ...)."""
+    import itertools
+
+    path_axes = [a for a in grid.axes if a.name in _PATH_AXES]
+    seen: list[str] = []
+    combos = itertools.islice(itertools.product(*[list(a.values) for a in path_axes]), 256)
+    for combo in combos:
+        try:
+            config = grid.base.replace(**{a.name: str(v) for a, v in zip(path_axes, combo)})
+        except Exception:  # noqa: BLE001 - an invalid combination is refused elsewhere
+            continue
+        for eq in theory_equations(config).split():
+            if eq not in seen:
+                seen.append(eq)
+    return " ".join(seen) if seen else theory_equations(grid.base)
+
+
 def base_attrs(grid: Grid, ts: np.ndarray, theory: str, integrator: str) -> dict[str, Any]:
-    attrs = dict(grid.base.flat_attrs())
+    """The attributes of a sweep: the settings shared by every cell (flat), the base configuration
+    (`config_json`, with `config_note`), the axes, chunking, outcome thresholds, integrator and
+    signature. A swept field is a coordinate, never also an attribute."""
+    varying = varying_attrs(grid)
+    attrs = {k: v for k, v in grid.base.flat_attrs().items() if k not in varying}
     attrs.update(
         config_json=grid.base.to_json(),
+        config_note=CONFIG_NOTE,
         dynamics_version=__version__,
         theory=theory,
         swept=" ".join(grid.names),

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import shutil
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import xarray as xr
-from tqdm.auto import tqdm
 
 from .._simulate import save_times
 from ..config import Config, ConfigError, check_output_folder, check_size, sweep_bytes
@@ -20,8 +20,9 @@ from ._chunk import INTEGRATORS, compute_chunk, resolve_integrator
 from ._grid import Grid
 from ._outcome import outcome_flag_attrs
 from ._integrity import inspect_group, mark_done, repair_group
-from ._store import (base_attrs, check_resumable, create_store, grid_coords, open_done, read_store,
-                     write_region)
+from ._store import (base_attrs, check_resumable, consolidate, create_store, grid_coords, open_done, read_store,
+                     sweep_theory, write_region)
+from ._summary import NotConvergedWarning, convergence_note
 
 __all__ = ["sweep", "check_sweep", "DEFAULT_POINTS_PER_CHUNK"]
 
@@ -133,7 +134,15 @@ def sweep(
 
     **Returns:** an `xarray.Dataset` with dims (swept axes..., time, mode): trajectories (`p`, `s`,
     `tau` for modes; `eig_F`, `eig_Wp`, `p`, `tau` for full) at the saved times, final values,
-    `time_to_converge`, `outcome` (see `Outcome`) and `status` per point.
+    `time_to_converge`, `outcome` (see `Outcome`; `ds.outcome.flags.labels` gives the names) and
+    `status` per point. Its attributes hold the settings shared by every cell; the base
+    configuration is `config_json`, and a swept field is only a coordinate. With `out`, the
+    store's metadata is consolidated (`xarray.open_zarr(out, group=...)` opens it directly;
+    `dynamics.open_sweep(out)` reads it checked).
+
+    **Warns:** `NotConvergedWarning` when more than 2% of the computed (point, mode) cells are
+    still moving at t_max (`convergence_note`: the run is too short for them, with the t_max that
+    would do).
 
     Fields that are one setting for the whole sweep (`t_max`, `rtol`, `atol`,
     `divergence_threshold`) and fields that change shapes are refused as axes (`UNSWEEPABLE`); every
@@ -149,18 +158,47 @@ def sweep(
     group = group or grid.base.model
     if out is not None:
         _check_out(Path(out), group, resume, overwrite)
-    theory = theory_equations(grid.base)
-    bar = tqdm(total=grid.size, unit="traj", desc=f"sweep {group}", disable=not progress, file=sys.stderr,
-               dynamic_ncols=True, smoothing=0.1)
+    theory = sweep_theory(grid, theory_equations)
+    bar = _Progress(grid.size, f"sweep {group}", progress)
     try:
         if out is None:
-            return _in_memory(grid, ts, theory, bar, integrator)
-        return _to_store(Path(out), group, grid, ts, theory, bar, resume, overwrite, scheduler, workers, integrator)
+            ds = _in_memory(grid, ts, theory, bar, integrator)
+        else:
+            ds = _to_store(Path(out), group, grid, ts, theory, bar, resume, overwrite, scheduler, workers, integrator)
     finally:
         bar.close()
+    note = convergence_note(ds, f"sweep {group}")
+    if note:
+        warnings.warn(note, NotConvergedWarning, stacklevel=2)
+    return ds
+
+
+class _Progress:
+    """A tqdm bar opened only once there is work to do (never for a resume with nothing left, nor
+    before an error is raised)."""
+
+    def __init__(self, total: int, desc: str, enabled: bool):
+        self.total, self.desc, self.enabled, self.bar = total, desc, enabled, None
+
+    def start(self, done: int = 0) -> None:
+        if self.bar is None and self.enabled and done < self.total:
+            # the plain text bar: tqdm.auto warns in a notebook without ipywidgets (and sweeps write to stderr)
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, initial=done, unit="traj", desc=self.desc, file=sys.stderr,
+                            dynamic_ncols=True, smoothing=0.1)
+
+    def update(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _in_memory(grid: Grid, ts: np.ndarray, theory: str, bar, integrator: str) -> xr.Dataset:
+    bar.start()
     parts = []
     for chunk in range(grid.n_chunks):
         parts.append(compute_chunk(grid, chunk, ts, integrator))
@@ -191,14 +229,18 @@ def _to_store(path: Path, group: str, grid: Grid, ts: np.ndarray, theory: str, b
     else:
         if exists:
             shutil.rmtree(path / group)
+            consolidate(path)  # the root's copy of the metadata must not describe the removed group
         done = None
     if done is None:
+        bar.start()
         first = compute_chunk(grid, 0, ts, integrator)
         create_store(path, group, grid, ts, first, attrs)
         write_region(path, group, grid, 0, first)
         mark_done(path, group, 0, grid.chunk_rows(0))
+        bar.update(int(np.prod(grid.chunk_shape(0))))
         done = open_done(path, group)
-    bar.update(sum(int(np.prod(grid.chunk_shape(c))) for c in np.flatnonzero(done)))
+    else:
+        bar.start(sum(int(np.prod(grid.chunk_shape(c))) for c in np.flatnonzero(done)))
     todo = [int(c) for c in np.flatnonzero(done == 0)]
     if todo and (scheduler or workers):
         _run_dask(path, group, grid, ts, todo, bar, scheduler, workers, integrator)
@@ -207,6 +249,7 @@ def _to_store(path: Path, group: str, grid: Grid, ts: np.ndarray, theory: str, b
             write_region(path, group, grid, chunk, compute_chunk(grid, chunk, ts, integrator))
             mark_done(path, group, chunk, grid.chunk_rows(chunk))
             bar.update(int(np.prod(grid.chunk_shape(chunk))))
+    consolidate(path)
     return read_store(path, group)
 
 
