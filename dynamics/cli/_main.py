@@ -54,22 +54,33 @@ def compile_cache_dir() -> Path:
 def use_compile_cache(jax) -> None:
     """Keep compiled XLA programs between calls (an entry point's choice; the library never sets it):
     a repeated command with the same shapes skips compilation. `JAX_COMPILATION_CACHE_DIR`, when set,
-    is left to JAX; programs that compile in under 0.2 s are not stored."""
-    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
-        return
-    try:
-        folder = compile_cache_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return  # an unwritable home: run without the cache
-    jax.config.update("jax_compilation_cache_dir", str(folder))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    names the folder instead. Every program is stored (a command compiles some twenty small ones).
+
+    Programs that carry equinox's runtime checks as host callbacks cannot be stored, so the command line
+    sets equinox's `EQX_ON_ERROR` to `nan` unless the environment sets it: such a check then gives NaN
+    instead of raising, which the solvers' status codes report as `nonfinite` (their own failures are
+    statuses already, `throw=False`); inputs are validated before any work."""
+    if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        try:
+            folder = compile_cache_dir()
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return  # an unwritable home: run without the cache
+        jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    if "EQX_ON_ERROR" not in os.environ:
+        # equinox reads EQX_ON_ERROR when it is imported (before this entry point runs): set its copy
+        import equinox._errors as eqx_errors  # pinned equinox 0.13.8
+
+        if getattr(eqx_errors, "EQX_ON_ERROR", None) == "raise":
+            eqx_errors.EQX_ON_ERROR = "nan"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point. Exit status: 0 success, 1 a trajectory did not finish ok, 2 bad input."""
+    raw = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    args = parser.parse_args(join_negative_values(sys.argv[1:] if argv is None else list(argv)))
+    args = parser.parse_args(join_negative_values(raw))
     import jax
 
     jax.config.update("jax_enable_x64", True)  # entry point: float64 unless --dtype float32
