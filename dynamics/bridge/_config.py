@@ -39,7 +39,7 @@ TRAIN_CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": ("sgd", "lars"),
     "lr_schedule": ("cosine", "constant"),
     "ema_schedule": ("cosine", "constant"),
-    "augment": ("auto", "byol", "additive", "none"),
+    "augment": ("auto", "byol", "light", "additive", "none"),
     "precision": ("auto", "float32", "bfloat16"),
     "synthetic_basis": ("identity", "random"),
     "predictor_init": ("random", "identity"),
@@ -82,8 +82,10 @@ class TrainConfig:
     X' = Q diag(`xprime_eigs`) Q^T (or `sigma2` I), Q from `synthetic_basis` / `data_seed`, so the linear
     theory's statistics are known exactly; with `synthetic_image_size` = s the vectors (input_dim = 3 s^2)
     are read as s x s RGB images by the ResNets); `image_size` (digits: 16; others native); `max_unlabeled`
-    (STL-10's unlabeled images used, None = all); `augment` (`auto`: BYOL's recipe for images, additive
-    noise of covariance X' for synthetic vectors).
+    (STL-10's unlabeled images used, None = all); `augment` (`byol`: BYOL's asymmetric recipe; `light`: the
+    same with crops of at least 40% and no blur or solarize; `additive`: noise of covariance X' for synthetic
+    vectors; `none`; `auto`: `light` on digits, `byol` on other images, `additive` on vectors);
+    `projector_output_bn` (a BatchNorm without scale and offset after the projector; unset: on for digits).
 
     **Network**: `model` (`resnet18`, `resnet-small`, `mlp`, `deep-linear`, `linear`), `stem` (`cifar`: 3x3 stride 1, no
     max-pool; `stl`: 7x7 stride 2 + max-pool; `auto` picks by image size), `feature_dim` (the encoder's
@@ -159,6 +161,7 @@ class TrainConfig:
     feature_dim: int | None = None
     projector_hidden: int | None = None
     projector_dim: int | None = None
+    projector_output_bn: bool | None = None
     predictor_hidden: int | None = None
     predictor_init: str = "random"
     predictor_init_scale: float = 1.0
@@ -216,6 +219,8 @@ class TrainConfig:
         for name, allowed in TRAIN_CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(name, getattr(self, name), f"must be one of {', '.join(allowed)}")
+        if self.projector_output_bn is not None and not isinstance(self.projector_output_bn, bool):
+            raise ConfigError("projector_output_bn", self.projector_output_bn, "must be true, false or unset")
         for name in ("download", "verify", "stop_gradient", "online_probe", "linear_probe"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(name, getattr(self, name), "must be true or false")
@@ -305,8 +310,8 @@ class TrainConfig:
         spec = self.method_spec
         if self.augment == "additive" and self.dataset != "synthetic":
             raise ConfigError("augment", "additive", "additive views of known covariance need dataset='synthetic'")
-        if self.dataset == "synthetic" and self.augment == "byol":
-            raise ConfigError("augment", "byol", "the synthetic vectors take additive views (augment='additive')")
+        if self.dataset == "synthetic" and self.augment in ("byol", "light"):
+            raise ConfigError("augment", self.augment, "the synthetic vectors take additive views (augment='additive')")
         if self.synthetic_image_size is not None:
             _int(self, "synthetic_image_size", 4)
             if self.dataset != "synthetic":
@@ -380,6 +385,13 @@ class TrainConfig:
                                       f" {'>=' if holds else '<'} {1.0 + self.dissl_beta:g}")
             out["dissl_condition_holds"] = int(holds)
         return out
+
+    @property
+    def projector_output_bn_effective(self) -> bool:
+        """Whether the projector ends with a BatchNorm without scale and offset: `projector_output_bn`, or
+        when unset on `digits` only (there the projections' shared mean direction otherwise lets the
+        predictor output a constant and BYOL stalls; measured, see README)."""
+        return self.dataset == "digits" if self.projector_output_bn is None else self.projector_output_bn
 
     @property
     def widths(self) -> tuple[int, int, int, int]:

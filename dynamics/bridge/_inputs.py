@@ -55,10 +55,26 @@ def input_shape(config: TrainConfig, dataset: Dataset) -> tuple[int, ...]:
 
 
 def augment_kind(config: TrainConfig, dataset: Dataset) -> str:
-    """`byol` (images), `additive` (synthetic vectors) or `none`."""
+    """`byol` (images), `light` (digits), `additive` (synthetic vectors) or `none`."""
     if config.augment != "auto":
         return config.augment
-    return "additive" if dataset.kind == "vectors" else "byol"
+    if dataset.kind == "vectors":
+        return "additive"
+    return "light" if dataset.name == "digits" else "byol"
+
+
+def view_recipes(kind: str) -> tuple:
+    """The two views' recipes of `byol` (BYOL's asymmetric pair) or `light` (the same with crops of at
+    least 40% of the image and no blur or solarize: the digits are 8 x 8 pixels upsampled, which BYOL's
+    8% crops and blur wipe out)."""
+    import dataclasses
+
+    from .augment import BYOL_VIEW_1, BYOL_VIEW_2
+
+    if kind == "light":
+        return tuple(dataclasses.replace(r, crop_scale=(0.4, 1.0), blur_p=0.0, solarize_p=0.0)
+                     for r in (BYOL_VIEW_1, BYOL_VIEW_2))
+    return (BYOL_VIEW_1, BYOL_VIEW_2)
 
 
 def make_clean(config: TrainConfig, dataset: Dataset) -> Callable[[jax.Array], jax.Array]:
@@ -103,9 +119,10 @@ def make_views(config: TrainConfig, dataset: Dataset) -> Callable[[jax.Array, ja
 
     size = _out_size(config, dataset)
     mean, std = dataset.mean, dataset.std
+    recipes = view_recipes(kind)
 
     def byol(key, x):
-        v1, v2 = byol_views(key, x, size)
+        v1, v2 = byol_views(key, x, size, recipes)
         return normalize(v1, mean, std), normalize(v2, mean, std)
 
     return byol
@@ -127,13 +144,14 @@ def probe_views(config: TrainConfig, dataset: Dataset) -> np.ndarray:
     clean = make_clean(config, dataset)
     if augment_kind(config, dataset) == "none":
         return np.stack([np.asarray(clean(images))] * config.probe_views)
-    from .augment import BYOL_VIEW_1, BYOL_VIEW_2, augment_view, normalize
+    from .augment import augment_view, normalize
 
     size = _out_size(config, dataset)
     key = jax.random.key(config.seed + 1_000_003)
+    recipes = view_recipes(augment_kind(config, dataset))
     out = []
     for a in range(config.probe_views):
-        recipe = BYOL_VIEW_1 if a % 2 == 0 else BYOL_VIEW_2
+        recipe = recipes[a % 2]
         v = augment_view(jax.random.fold_in(key, a), images, recipe, size)
         out.append(np.asarray(normalize(v, dataset.mean, dataset.std)))
     return np.stack(out).astype(np.float32)

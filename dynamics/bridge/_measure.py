@@ -77,7 +77,7 @@ def make_measure(nets: Networks, target: str) -> Callable[[TrainState, jax.Array
             Cpf = sum(p.T @ f for p, f in zip(preds, fs)) / (n * n_views)
             ridge = 1e-6 * jnp.trace(C) / C.shape[0] + 1e-12
             Wp = jnp.linalg.solve(C + ridge * jnp.eye(C.shape[0]), Cpf.T).T
-        Wlast = last_layer(state.params)
+        Wlast = last_layer(state.params, nets)
         out = {"F": 0.5 * (F + F.T), "C": 0.5 * (C + C.T), "Cta": Cta,
                "entropy": kernel_entropy(fs[0][:ENTROPY_POINTS], KERNEL_KAPPA)}
         if Wp is not None:

@@ -149,15 +149,21 @@ class DeepLinearEncoder(nnx.Module):
 
 
 class Projector(nnx.Module):
-    """Linear -> BN -> ReLU -> Linear (BYOL's projector)."""
+    """Linear -> BN -> ReLU -> Linear (BYOL's projector); `output_bn`: then a BatchNorm without scale and
+    offset (SimSiam's and DirectPred's projectors end with BN), which removes the projections' shared mean
+    direction."""
 
-    def __init__(self, in_features: int, hidden: int, out: int, *, dtype=None, rngs: nnx.Rngs):
+    def __init__(self, in_features: int, hidden: int, out: int, output_bn: bool = False, *, dtype=None,
+                 rngs: nnx.Rngs):
         self.fc1 = nnx.Linear(in_features, hidden, dtype=dtype, rngs=rngs)
         self.bn = _bn(hidden, dtype, rngs)
         self.fc2 = nnx.Linear(hidden, out, dtype=dtype, rngs=rngs)
+        self.out_bn = (nnx.BatchNorm(out, momentum=BN_MOMENTUM, epsilon=1e-5, use_bias=False, use_scale=False,
+                                     dtype=dtype, rngs=rngs) if output_bn else None)
 
     def __call__(self, h: jax.Array) -> jax.Array:
-        return self.fc2(nnx.relu(self.bn(self.fc1(h))))
+        f = self.fc2(nnx.relu(self.bn(self.fc1(h))))
+        return f if self.out_bn is None else self.out_bn(f)
 
     def last_layer(self) -> tuple[jax.Array, jax.Array | None]:
         """(kernel, bias) of the layer that feeds the predictor."""
@@ -218,8 +224,8 @@ class MLPPredictor(nnx.Module):
         return self.fc2(nnx.relu(self.bn(self.fc1(f))))
 
 
-def build_tower(model: str, input_shape: tuple[int, ...], widths: tuple[int, int, int, int], stem: str, *,
-                dtype=None, rngs: nnx.Rngs) -> Tower:
+def build_tower(model: str, input_shape: tuple[int, ...], widths: tuple[int, int, int, int], stem: str,
+                projector_output_bn: bool = False, *, dtype=None, rngs: nnx.Rngs) -> Tower:
     """The online tower for `model` on inputs of `input_shape` (H, W, C) or (d,)."""
     feat, hidden, out, _ = widths
     if model in ("resnet18", "resnet-small"):
@@ -235,7 +241,7 @@ def build_tower(model: str, input_shape: tuple[int, ...], widths: tuple[int, int
         encoder = DeepLinearEncoder(math.prod(input_shape), DEEP_LINEAR_HIDDEN, feat, dtype=dtype, rngs=rngs)
     else:
         raise ValueError(f"model = {model!r}")
-    projector = Projector(encoder.features, hidden, out, dtype=dtype, rngs=rngs) if out else None
+    projector = Projector(encoder.features, hidden, out, projector_output_bn, dtype=dtype, rngs=rngs) if out else None
     return Tower(encoder, projector, input_shape)
 
 

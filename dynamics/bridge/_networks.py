@@ -66,6 +66,7 @@ class Networks:
     feature_dim: int
     predictor_dim: int
     dtype: Any
+    projector_output_bn: bool = False
 
     @property
     def closed_form(self) -> bool:
@@ -100,7 +101,8 @@ def build_networks(config: TrainConfig, input_shape: tuple[int, ...], num_classe
 
     def build(key: jax.Array | None = None) -> tuple[nnx.Module, nnx.Module | None]:
         rngs = nnx.Rngs(params=jax.random.key(config.seed) if key is None else key)
-        tower = build_tower(config.model, input_shape, config.widths, stem, dtype=dtype, rngs=rngs)
+        tower = build_tower(config.model, input_shape, config.widths, stem, config.projector_output_bn_effective,
+                            dtype=dtype, rngs=rngs)
         predictor = build_predictor(spec.predictor, config.predictor_dim, pred_hidden, config.predictor_init,
                                     config.predictor_init_scale, dtype=dtype, rngs=rngs)
         return tower, predictor
@@ -127,7 +129,7 @@ def build_networks(config: TrainConfig, input_shape: tuple[int, ...], num_classe
     probe = {"kernel": jnp.zeros((feature_dim, num_classes), jnp.float32),
              "bias": jnp.zeros((num_classes,), jnp.float32)}
     nets = Networks(tower_graph, tower_eval_graph, predictor_graph, spec.predictor, feature_dim,
-                    config.predictor_dim, dtype)
+                    config.predictor_dim, dtype, config.projector_output_bn_effective and bool(config.widths[2]))
     return nets, params, stats, probe
 
 
@@ -176,10 +178,13 @@ def linear_weights(params: dict) -> np.ndarray | None:
     return None
 
 
-def last_layer(params: dict) -> jax.Array | None:
+def last_layer(params: dict, nets: Networks | None = None) -> jax.Array | None:
     r"""$\tilde W = [W\ b]$ of the layer feeding the predictor (the projector's last layer, or a linear
-    encoder), with its bias as an extra column; None when that layer is not linear."""
+    encoder), with its bias as an extra column; None when that layer is not linear (e.g. a projector that
+    ends with BatchNorm)."""
     tower = params["tower"]
+    if nets is not None and nets.projector_output_bn:
+        return None
     if tower.get("projector"):
         fc = tower["projector"]["fc2"]
         return jnp.concatenate([fc["kernel"].T, fc["bias"][:, None]], axis=1)

@@ -84,6 +84,8 @@ def add_train_parser(subparsers) -> None:
             kwargs["choices"] = TRAIN_CHOICES[name]
         elif name in ("x_eigs", "xprime_eigs"):
             kwargs.update(type=_vector, metavar="V1,V2,...")
+        elif kind == bool | None:
+            kwargs["action"] = argparse.BooleanOptionalAction
         elif kind in (int, int | None):
             kwargs["type"] = int
         elif kind in (float, float | None):
