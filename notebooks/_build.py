@@ -204,13 +204,13 @@ display(plot_mechanism_comparison(ablations))'''),
         ("code", SETUP + '''
 from dynamics.bridge import TrainConfig, train
 from dynamics.compare import compare, comparison_table, plot_comparison, preflight
-steps = 300 if SMALL else 1500'''),
+steps = 150 if SMALL else 1500'''),
         ("md", "Before training, the pre-flight prediction from the initial network and the data alone: "
                "σ² is estimated from the probe set (eig_C / eig_F), η* = 1/(4(1+σ²)) from (T17)."),
         ("code", '''linear = TrainConfig(dataset="synthetic", input_dim=8, model="linear", feature_dim=4, predictor="linear",
                      predictor_init="identity", predictor_init_scale=0.2, loss="euclidean", momentum=0.0,
                      weight_decay=0.04, lr_schedule="constant", ema_schedule="constant", ema_momentum=0.999,
-                     lr=0.01 if not SMALL else 0.02, batch_size=1024, steps=steps, log_every=max(1, steps // 20),
+                     lr=0.01 if not SMALL else 0.04, batch_size=1024, steps=steps, log_every=max(1, steps // 20),
                      online_probe=False, linear_probe=False)
 before = preflight(linear)
 print({k: before[k] for k in ("sigma2_estimate", "eta", "eta_star", "predicted_outcomes", "collapses")})'''),

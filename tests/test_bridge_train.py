@@ -113,8 +113,17 @@ def _same_logs(a, b, exact=True, rtol=0.0):
         k: v for k, v in b.attrs.items() if k not in skip}.keys()
 
 
+@pytest.fixture(scope="module")
+def one_device_run(tmp_path_factory):
+    """The 20-step MLP run on one device that the data-parallel runs must reproduce (shared)."""
+    out = tmp_path_factory.mktemp("one") / "one"
+    args = _run_args(out, "--steps", "20", "--log-every", "5", "--cpu-devices", "1")
+    assert main(args) == 0
+    return args, read_netcdf(out / "log.nc")
+
+
 def test_killed_run_resumes_bit_for_bit(tmp_path):
-    args = _run_args(tmp_path / "killed", "--steps", "400", "--log-every", "20", "--checkpoint-every", "20",
+    args = _run_args(tmp_path / "killed", "--steps", "200", "--log-every", "20", "--checkpoint-every", "20",
                      "--cpu-devices", "1")
     proc = subprocess.Popen([sys.executable, "-m", "dynamics.cli._main", *args], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -127,35 +136,32 @@ def test_killed_run_resumes_bit_for_bit(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     done = sorted(int(p.name) for p in ckpts.iterdir() if p.name.isdigit())
-    assert done and done[-1] < 400, "killed mid-run"
+    assert done and done[-1] < 200, "killed mid-run"
     assert main(args + ["--resume"]) == 0                                      # continues, exit 0
     resumed = read_netcdf(tmp_path / "killed" / "log.nc")
-    full_args = _run_args(tmp_path / "full", "--steps", "400", "--log-every", "20", "--checkpoint-every", "20",
+    full_args = _run_args(tmp_path / "full", "--steps", "200", "--log-every", "20", "--checkpoint-every", "20",
                           "--cpu-devices", "1")
     assert main(full_args) == 0
     full = read_netcdf(tmp_path / "full" / "log.nc")
     _same_logs(resumed, full, exact=True)
 
 
-def test_resume_with_another_config_is_refused(tmp_path, capsys):
-    args = _run_args(tmp_path / "run", "--steps", "8", "--log-every", "4", "--cpu-devices", "1")
-    assert main(args) == 0
+def test_resume_with_another_config_is_refused(one_device_run, capsys):
+    args, _ = one_device_run
     assert main(args) == 2                                               # exists: --resume or --overwrite
     assert "already holds a run" in capsys.readouterr().err
     assert main(args[:-2] + ["--lr", "0.1", "--resume"]) == 2
     assert "differs in: lr" in capsys.readouterr().err
 
 
-def test_two_host_devices_give_the_numbers_of_one(tmp_path):
+def test_two_host_devices_give_the_numbers_of_one(tmp_path, one_device_run):
     args = _run_args(tmp_path / "two", "--steps", "20", "--log-every", "5", "--cpu-devices", "2")
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
     subprocess.run([sys.executable, "-m", "dynamics.cli._main", *args], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     two = read_netcdf(tmp_path / "two" / "log.nc")
     assert two.attrs["device_count"] == 2
-    one_args = _run_args(tmp_path / "one", "--steps", "20", "--log-every", "5", "--cpu-devices", "1")
-    assert main(one_args) == 0
-    one = read_netcdf(tmp_path / "one" / "log.nc")
+    one = one_device_run[1]
     # float32 sums in another order: equal to rounding, amplified by 20 steps (measured <= 1e-5 relative)
     _same_logs(two, one, exact=False, rtol=1e-3)
 
@@ -166,7 +172,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_processes_on_loopback_give_the_numbers_of_one(tmp_path):
+def test_two_processes_on_loopback_give_the_numbers_of_one(tmp_path, one_device_run):
     port = _free_port()
     procs = []
     for pid in range(2):
@@ -179,8 +185,7 @@ def test_two_processes_on_loopback_give_the_numbers_of_one(tmp_path):
         assert proc.returncode == 0, err.decode()[-2000:]
     multi = read_netcdf(tmp_path / "multi" / "log.nc")
     assert multi.attrs["process_count"] == 2 and multi.attrs["device_count"] == 2
-    assert main(_run_args(tmp_path / "one", "--steps", "20", "--log-every", "5", "--cpu-devices", "1")) == 0
-    _same_logs(multi, read_netcdf(tmp_path / "one" / "log.nc"), exact=False, rtol=1e-3)
+    _same_logs(multi, one_device_run[1], exact=False, rtol=1e-3)
 
 
 @pytest.mark.parametrize("argv, field", [
