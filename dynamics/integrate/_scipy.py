@@ -8,7 +8,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from functools import partial
-from scipy.integrate import solve_ivp
 
 from ._diffrax import Trajectory
 from ._status import Status
@@ -47,6 +46,8 @@ def solve_scipy(
     `solve_ivp` method name ("RK45", "DOP853", "Radau", "LSODA") or a key of `SCIPY_METHODS`.
     Returns a `Trajectory` like `solve` (numpy arrays, NaN after a stop, a `Status` code).
     """
+    from scipy.integrate import solve_ivp  # imported here: the reference solver is not on the CLI's start-up path
+
     method = SCIPY_METHODS.get(method, method)
     leaves, treedef = jax.tree_util.tree_flatten(y0)
     shapes = tuple(tuple(np.shape(leaf)) for leaf in leaves)
