@@ -16,6 +16,9 @@ Usage:
     python experiments/theory_vs_training.py ladder [--steps 1500]
     python experiments/theory_vs_training.py grid [--datasets synthetic digits] [--steps 600]
     python experiments/theory_vs_training.py all --out results/theory_vs_training
+    # experiment 3, on a GPU: ResNet-18 on CIFAR-shaped synthetic images, or on CIFAR-10 / STL-10 archives
+    python experiments/theory_vs_training.py grid --model resnet18 --datasets synthetic-cifar --steps 3000
+    python experiments/theory_vs_training.py grid --model resnet18 --datasets cifar10 --data-dir ~/data --steps 5000
 
 Nothing is tuned per cell. Results (JSON, figures) go to --out; the tables are printed.
 """
@@ -86,18 +89,30 @@ def grid_cells(dataset: str, eta_star_wd: float) -> list[tuple[str, dict]]:
     ]
 
 
-def grid(out: Path, datasets: list[str], steps: int) -> list[dict]:
+#: Per-dataset settings of the grid; `synthetic-cifar`: Gaussian vectors read as 32 x 32 RGB images (for the
+#: ResNets on a GPU without the archives).
+GRID_DATA = {
+    "synthetic": dict(dataset="synthetic", input_dim=32),
+    "synthetic-cifar": dict(dataset="synthetic", input_dim=3 * 32 * 32, synthetic_image_size=32),
+    "digits": dict(dataset="digits"),
+    "cifar10": dict(dataset="cifar10"),
+    "stl10": dict(dataset="stl10"),
+}
+
+
+def grid(out: Path, datasets: list[str], steps: int, model: str = "mlp", data_dir: str | None = None) -> list[dict]:
     from dynamics.bridge import TrainConfig, train
     from dynamics.compare import compare, preflight
+    from dynamics.config import ConfigError
 
     rows = []
     for dataset in datasets:
-        base = dict(dataset=dataset, model="mlp", method="byol", batch_size=256, lr=0.05, momentum=0.9,
+        base = dict(**GRID_DATA[dataset], model=model, method="byol", batch_size=256, lr=0.05, momentum=0.0,
                     weight_decay=1e-4, lr_schedule="constant", ema_schedule="constant", ema_momentum=0.99,
                     loss="euclidean", online_probe=False, linear_probe=False, steps=steps,
                     log_every=max(1, steps // 30))
-        if dataset == "synthetic":
-            base.update(input_dim=32)
+        if dataset in ("cifar10", "stl10"):
+            base.update(data_dir=data_dir)
         probe = preflight(TrainConfig(**base))
         k = 1.0   # Euclidean loss: eta = wd (coupled decay, THEORY.md §1)
         eta_star_wd = probe["eta_star"] * k
@@ -109,27 +124,37 @@ def grid(out: Path, datasets: list[str], steps: int) -> list[dict]:
             before = preflight(config)
             log = train(config, out=out / "runs" / f"grid_{dataset}_{name.replace(' ', '_')}", overwrite=True,
                         progress=False)
-            comp = compare(log, name=f"{dataset}: {name}")
-            row = _compare_row(f"{dataset}: {name}", log, comp, time.perf_counter() - t0)
+            label = f"{dataset}: {name}"
+            try:
+                comp = compare(log, name=label)
+                row = _compare_row(label, log, comp, time.perf_counter() - t0)
+            except ConfigError as err:  # a run that overflowed before its second logged row: nothing to compare
+                row = {"name": label, "seconds": round(time.perf_counter() - t0, 1), "run_collapsed_measured": False,
+                       "run_collapsed_predicted": None, "outcome_agreement": float("nan"), "compare_error": str(err)}
+            row["observed"] = ("diverged" if log.attrs.get("status_name", "ok") != "ok" else
+                               "collapse" if row["run_collapsed_measured"] else "none")
+            finite_rank = log.effective_rank.dropna("time").values
+            knn = log.knn_accuracy.dropna("time").values if "knn_accuracy" in log else []
             row.update(preflight_collapses=before["collapses"], weight_decay=config.weight_decay,
-                       eta=before["eta"], eta_star=before["eta_star"], effective_rank_end=float(
-                           log.effective_rank.values[-1]), knn_end=float(log.knn_accuracy.dropna("time").values[-1]))
+                       eta=before["eta"], eta_star=before["eta_star"], sigma2_preflight=before["sigma2_estimate"],
+                       effective_rank_end=float(finite_rank[-1]) if len(finite_rank) else float("nan"),
+                       knn_end=float(knn[-1]) if len(knn) else float("nan"), status=log.attrs.get("status_name"))
             rows.append(row)
-            print(f"  {name}: observed {'collapse' if row['run_collapsed_measured'] else 'no collapse'} (rank "
-                  f"{row['effective_rank_end']:.2f}); pre-flight {'collapse' if row['preflight_collapses'] else 'no'}"
-                  f", post-hoc {'collapse' if row['run_collapsed_predicted'] else 'no'} ({row['seconds']:.0f} s)",
-                  file=sys.stderr)
+            post = row["run_collapsed_predicted"]
+            print(f"  {name}: observed {row['observed']} (rank {row['effective_rank_end']:.2f}); pre-flight "
+                  f"{'collapse' if row['preflight_collapses'] else 'none'}, post-hoc "
+                  f"{'-' if post is None else 'collapse' if post else 'none'} ({row['seconds']:.0f} s)", file=sys.stderr)
     return rows
 
 
 def confusion(rows: list[dict], key: str) -> dict[str, int]:
-    """Counts of (predicted, observed) collapse over the grid's cells."""
-    out = {"collapse/collapse": 0, "collapse/none": 0, "none/collapse": 0, "none/none": 0}
+    """Counts of (predicted, observed) outcomes over the grid's cells: predicted collapse or none (`-`: no
+    prediction), observed collapse, none or diverged (the network overflowed: outside the flow's reach)."""
+    out: dict[str, int] = {}
     for r in rows:
-        p = "collapse" if r[key] else "none"
-        o = "collapse" if r["run_collapsed_measured"] else "none"
-        out[f"{p}/{o}"] += 1
-    return out
+        p = "-" if r[key] is None else "collapse" if r[key] else "none"
+        out[f"{p}/{r['observed']}"] = out.get(f"{p}/{r['observed']}", 0) + 1
+    return dict(sorted(out.items()))
 
 
 def main() -> int:
@@ -137,14 +162,25 @@ def main() -> int:
     parser.add_argument("what", choices=("ladder", "grid", "all"))
     parser.add_argument("--out", default="results/theory_vs_training")
     parser.add_argument("--steps", type=int, default=0, help="training steps per run (default: ladder 1500, grid 600)")
-    parser.add_argument("--datasets", nargs="+", default=["synthetic", "digits"])
+    parser.add_argument("--datasets", nargs="+", default=["synthetic", "digits"], choices=sorted(GRID_DATA))
+    parser.add_argument("--model", default="mlp", help="the grid's network (default mlp; resnet18 on a GPU)")
+    parser.add_argument("--data-dir", default=None, help="folder of the CIFAR-10 / STL-10 archives")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     result: dict = {"date": time.strftime("%Y-%m-%d")}
     start = time.perf_counter()
+    path = out / "theory_vs_training.json"
+    if path.exists():  # keep the other part's results when one part is rerun
+        result = {**json.loads(path.read_text()), **result}
+
+    def save() -> None:
+        result["seconds"] = round(time.perf_counter() - start, 1)
+        path.write_text(json.dumps(result, indent=1, default=str))
+
     if args.what in ("ladder", "all"):
         result["ladder"] = ladder(out, args.steps or 1500)
+        save()
         print("\nassumption ladder (synthetic, BYOL, linear predictor at 0.2 I, Euclidean loss):")
         print(f"{'network':14s} {'rel.err':>8s} {'log.err':>8s} {'init-mode':>9s} {'rank.corr':>9s} {'outcomes':>8s}"
               f" {'T1 slope':>8s} {'time':>6s}")
@@ -153,23 +189,23 @@ def main() -> int:
                   f"{r['initial_mode_median_error']:9.3g} {r['rank_correlation']:9.2f} {r['outcome_agreement']:8.0%} "
                   f"{r['theorem1_slope']:8.3g} {r['seconds']:5.0f}s")
     if args.what in ("grid", "all"):
-        rows = grid(out, args.datasets, args.steps or 600)
+        rows = grid(out, args.datasets, args.steps or 600, args.model, args.data_dir)
         result["grid"] = rows
         result["confusion_preflight"] = confusion(rows, "preflight_collapses")
         result["confusion_posthoc"] = confusion(rows, "run_collapsed_predicted")
+        save()
         print("\noutcome grid (predicted / observed collapse):")
         print(f"{'cell':34s} {'eta/eta*':>8s} {'rank end':>8s} {'observed':>9s} {'pre-flight':>10s} {'post-hoc':>9s}"
               f" {'outcomes':>8s}")
         for r in rows:
-            yn = lambda b: "collapse" if b else "-"  # noqa: E731
+            yn = lambda b: "-" if b is None else "collapse" if b else "none"  # noqa: E731
             print(f"{r['name']:34s} {r['eta'] / r['eta_star']:8.2f} {r['effective_rank_end']:8.2f} "
-                  f"{yn(r['run_collapsed_measured']):>9s} {yn(r['preflight_collapses']):>10s} "
+                  f"{r['observed']:>9s} {yn(r['preflight_collapses']):>10s} "
                   f"{yn(r['run_collapsed_predicted']):>9s} {r['outcome_agreement']:8.0%}")
         print(f"pre-flight (predicted/observed): {result['confusion_preflight']}")
         print(f"post-hoc   (predicted/observed): {result['confusion_posthoc']}")
-    result["seconds"] = round(time.perf_counter() - start, 1)
-    (out / "theory_vs_training.json").write_text(json.dumps(result, indent=1, default=str))
-    print(f"wrote {out / 'theory_vs_training.json'} ({result['seconds']:.0f} s)", file=sys.stderr)
+    save()
+    print(f"wrote {path} ({result['seconds']:.0f} s)", file=sys.stderr)
     return 0
 
 

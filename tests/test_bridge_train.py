@@ -86,6 +86,21 @@ def test_byol_keeps_rank_while_simsiam_without_stop_gradient_collapses():
     assert no_sg.attrs["stop_gradient"] == "false"
 
 
+def test_a_diverging_run_is_marked_nonfinite_not_a_traceback(tmp_path, capsys):
+    """A learning rate far too large for the Euclidean loss: the weights overflow within a few steps. The
+    run stops at the first logged row with a non-finite quantity (measured: NaN by step 5) and says so; it
+    used to fail inside the eigensolver of the predictor's spectrum (LinAlgError)."""
+    args = ["train", "--dataset", "synthetic", "--input-dim", "16", "--model", "mlp", "--batch-size", "64",
+            "--lr", "20", "--momentum", "0.9", "--loss", "euclidean", "--steps", "30", "--log-every", "5",
+            "--no-online-probe", "--no-linear-probe", "--quiet", "--out", str(tmp_path / "div")]
+    assert main(args) == 1
+    log = read_netcdf(tmp_path / "div" / "log.nc")
+    assert log.attrs["status_name"] == "nonfinite"
+    assert np.all(np.isnan(log.eig_F.values[-1])) and np.all(np.isfinite(log.eig_F.values[0]))
+    assert log.step.values[-1] < 30
+    assert "status nonfinite" in capsys.readouterr().err
+
+
 def _run_args(out, *extra):
     return ["train", "--dataset", "synthetic", "--input-dim", "16", "--model", "mlp", "--batch-size", "128",
             "--lr", "0.05", "--no-linear-probe", "--quiet", "--out", str(out), *extra]

@@ -101,6 +101,15 @@ def test_bad_runs_exit_2_and_a_partial_run_is_marked(aligned_run, tmp_path, caps
     assert summary["partial"] and summary["rows"] == 6
     with pytest.raises(ConfigError, match="^log = "):
         compare(log.isel(time=slice(0, 1)))
+    # a run that overflowed: compared on its finite rows, marked diverged and partial, never called collapsed
+    overflowed = log.isel(time=slice(0, 8)).copy(deep=True).assign_attrs(status_name="nonfinite")
+    for name in ("eig_F", "eig_F_initial_basis", "p", "tau", "eig_C"):
+        overflowed[name][-2:] = np.nan
+    summary = compare(overflowed).summary
+    assert summary["run_diverged_measured"] and summary["partial"] and summary["rows"] == 6
+    assert not summary["run_collapsed_measured"] and not summary["predicted"]
+    with pytest.raises(ConfigError, match="status nonfinite before its second logged row"):
+        compare(overflowed.isel(time=[0, 6, 7]))
     with pytest.raises(ConfigError, match="^method = .*no linear-theory flow"):   # ER, DISSL, CISSL logs
         compare(log.assign_attrs(flow_mapping="none (entropy + reconstruction)"))
 

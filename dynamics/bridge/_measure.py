@@ -96,6 +96,8 @@ def spectral_row(m: dict[str, np.ndarray], alpha_p: float, balance: bool = True,
     first row's F^ (None: this is the first row), for `eig_F_initial_basis`. The row's eigenvectors
     are returned as `U`."""
     F = np.asarray(m["F"], np.float64)
+    if not all(np.all(np.isfinite(np.asarray(v))) for v in m.values()):
+        return _nonfinite_row(m, U0)
     s, U = np.linalg.eigh(F)
     s, U = s[::-1], U[:, ::-1]
     U0 = U if U0 is None else U0
@@ -122,6 +124,19 @@ def spectral_row(m: dict[str, np.ndarray], alpha_p: float, balance: bool = True,
             G = np.asarray(m["G"], np.float64)
             row["balance_gram"] = G - Wp.T @ Wp / alpha_p
             row["balance_ref"] = float(np.linalg.norm(G))
+    return row
+
+
+def _nonfinite_row(m: dict[str, np.ndarray], U0: np.ndarray | None) -> dict[str, Any]:
+    """The row of a measurement with a non-finite entry (a diverged network): every quantity NaN, so that
+    the caller marks the run `nonfinite` instead of failing inside an eigensolver."""
+    d = np.asarray(m["F"]).shape[0]
+    nan_vec = np.full(d, np.nan)
+    row: dict[str, Any] = {"eig_F": nan_vec, "eig_C": nan_vec, "eig_F_initial_basis": nan_vec, "tau": nan_vec,
+                           "U": np.eye(d) if U0 is None else U0, "effective_rank": math.nan,
+                           "participation_ratio": math.nan, "kernel_entropy": math.nan}
+    if "Wp" in m:
+        row.update(eig_Wp=nan_vec, p=nan_vec, commutator=math.nan, commutator_relative=math.nan, alignment=math.nan)
     return row
 
 

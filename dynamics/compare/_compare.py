@@ -35,7 +35,7 @@ import xarray as xr
 from ..bridge import training_config
 from ..results import effective_rank
 from ..sweep import stable_fixed_point
-from ._predict import ModeInputs, mode_inputs, predict_modes
+from ._predict import ModeInputs, mode_inputs, predict_modes, valid_rows
 
 __all__ = ["compare", "Comparison", "COMPARE_THRESHOLDS", "COMPARE_TOLERANCES", "classify", "OUTCOMES"]
 
@@ -144,7 +144,7 @@ def compare(log: xr.Dataset, *, scale: Mapping[str, float] | None = None, name: 
     config = training_config(log)
     inp = mode_inputs(log, scale)
     pred = predict_modes(inp)
-    reached = log["reached"].values.astype(bool) if "reached" in log else np.ones(log.sizes["time"], bool)
+    reached = valid_rows(log)  # a run that overflowed is compared on its finite rows; the summary says it diverged
     times = inp.times
     scale0 = max(float(np.max(inp.s0)), 1e-300)
     alive0 = inp.s0 > 0
@@ -190,6 +190,7 @@ def compare(log: xr.Dataset, *, scale: Mapping[str, float] | None = None, name: 
         "measured_outcomes": _counts(meas_out[ranks]), "predicted_outcomes": _counts(pred_out[ranks]),
         "effective_rank_measured": float(effective_rank(meas_s[-1])),
         "effective_rank_predicted": float(effective_rank(pred_s[-1])),
+        "run_diverged_measured": log.attrs.get("status_name", "ok") in ("nonfinite", "diverged"),
         "run_collapsed_measured": _run_collapsed(meas_out[ranks], meas_s[-1]),
         "run_collapsed_predicted": _run_collapsed(pred_out[ranks], pred_s[-1]),
         "per_mode": [{"rank": int(j), "error": float(errors[j]), "collapsing": bool(collapsing[j]),

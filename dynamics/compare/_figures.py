@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from ..plots import mode_colors, subplots
 from ..sweep import stable_fixed_point
 from ._compare import Comparison, _by_rank
+from ._predict import valid_rows
 
 __all__ = ["plot_comparison", "plot_error_against_setting", "MAX_DRAWN_MODES"]
 
@@ -23,7 +24,7 @@ def plot_comparison(comp: Comparison, *, log_time: bool = False) -> Figure:
     dashed, for the `MAX_DRAWN_MODES` largest modes (rank-wise); the (T17) levels p*_+ and s* = p*_+^2 /
     alpha_p dotted where they apply (a trained linear predictor, Euclidean loss, tau at 1)."""
     log, pred, inp, summ = comp.log, comp.prediction, comp.inputs, comp.summary
-    reached = log["reached"].values.astype(bool)
+    reached = valid_rows(log)
     t = inp.times
     pred_s, pred_p, pred_tau = _by_rank(pred["s"].values, pred["p"].values, pred["tau"].values)
     panels = [("eig_F", log["eig_F"].values[reached], pred_s, r"eigenvalues of $\hat F$")]

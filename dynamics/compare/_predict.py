@@ -52,10 +52,13 @@ class ModeInputs:
             if name not in log.variables:
                 raise ConfigError("log", log.attrs.get("simulator", "?"), f"has no {name}: not a training log of"
                                   " ssl-dynamics train")
-        reached = log["reached"].values.astype(bool) if "reached" in log else np.ones(log.sizes["time"], bool)
+        reached = valid_rows(log)
         self.times = log["time"].values[reached] * scale.get("time", 1.0)
         if self.times.size < 2:
-            raise ConfigError("log", "one row", "needs at least two logged rows to compare")
+            status = log.attrs.get("status_name", "ok")
+            why = (f"the run stopped with status {status} before its second logged row (lower the learning rate,"
+                   " or log more often)" if status != "ok" else "needs at least two logged rows to compare")
+            raise ConfigError("log", f"{self.times.size} usable row(s)", why)
         eig_F0 = np.asarray(log["eig_F"].values[0], np.float64)
         eig_C0 = np.asarray(log["eig_C"].values[0], np.float64)
         top = max(float(np.max(eig_F0)), _TINY)
@@ -95,6 +98,15 @@ class ModeInputs:
         expectation = "exact" if self.loss in ("euclidean", "isoloss_euclidean") else "mean_field"
         return GradientPath(self.target, self.stop_gradient, self.predictor, self.loss, expectation,
                             self.eps_convention)
+
+
+def valid_rows(log: xr.Dataset) -> np.ndarray:
+    """The rows of a training log that a comparison uses: those the run reached whose spectrum is finite (a run
+    that overflowed, status `nonfinite`, is compared on the rows before it)."""
+    reached = log["reached"].values.astype(bool) if "reached" in log else np.ones(log.sizes["time"], bool)
+    if log.attrs.get("status_name", "ok") in ("nonfinite", "diverged"):
+        reached &= np.all(np.isfinite(log["eig_F"].values), axis=1)
+    return reached
 
 
 def mode_inputs(log: xr.Dataset, scale: Mapping[str, float] | None = None) -> ModeInputs:
