@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import subprocess
 import sys
@@ -145,3 +146,15 @@ def test_import_dynamics_stays_light_and_quiet():
             "print(json.dumps([m for m in ('tqdm.auto', 'dask.array', 'zarr') if m in sys.modules]))")
     proc = subprocess.run([sys.executable, "-c", "import json\n" + code], capture_output=True, text=True, check=True)
     assert json.loads(proc.stdout) == [] and proc.stderr == ""
+
+
+def test_output_into_a_closed_pipe_is_no_traceback():
+    """`ssl-dynamics theory show | head -1`: the reader goes away; the command stops quietly (it used to print a
+    BrokenPipeError traceback and exit 1)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write now fails with EPIPE, deterministically
+    proc = subprocess.run([sys.executable, "-m", "dynamics", "theory", "show"], stdout=write_end,
+                          stderr=subprocess.PIPE, text=True, timeout=120)
+    os.close(write_end)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
