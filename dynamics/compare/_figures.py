@@ -32,7 +32,7 @@ def plot_comparison(comp: Comparison, *, log_time: bool = False) -> Figure:
         panels.append(("p", log["p"].values[reached], pred_p, r"predictor $p_j = u_j^T W_p u_j$"))
     if inp.target == "ema":
         panels.append(("tau", log["tau"].values[reached], pred_tau, r"$\tau_j$ (target / online)"))
-    fig, axes = subplots(1, len(panels), figsize=(4.4 * len(panels), 3.9))
+    fig, axes = subplots(1, len(panels), figsize=(4.4 * len(panels), 4.4))
     axes = np.atleast_1d(axes)
     m = min(MAX_DRAWN_MODES, int(np.sum(inp.s0 > 0)) or 1)
     colors = mode_colors(m)
@@ -58,12 +58,17 @@ def plot_comparison(comp: Comparison, *, log_time: bool = False) -> Figure:
         if np.isfinite(p_star):
             if "p" in log:
                 axes[1].axhline(p_star, color="0.3", ls=":", lw=1.2, label=rf"$p^*_+$ = {p_star:.3g} (T17)")
-                axes[1].legend(fontsize=8, loc="best")
             axes[0].axhline(p_star**2 / inp.alpha_p, color="0.3", ls=":", lw=1.2,
                             label=rf"$s^* = p_+^{{*2}}/\alpha_p$ = {p_star**2 / inp.alpha_p:.3g}")
     axes[0].plot([], [], color="0.3", lw=1.5, label="measured")
     axes[0].plot([], [], color="0.3", lw=1.3, ls="--", label="predicted (T11-T13b)")
-    axes[0].legend(fontsize=7, ncol=2, loc="lower left")
+    handles, labels = [], []
+    for ax in axes:  # one legend for every panel, below them, covering no data
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(6, len(labels)), fontsize=8, frameon=False)
     verdict = "predicted" if summ["predicted"] else "not predicted"
     errs = []
     if np.isfinite(summ["median_relative_error"]):
