@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._errors import ConfigError
+from ._reach import OBJECTIVES, resolve_sampled, simulator_of
 
 __all__ = ["Config", "CHOICES", "MATRIX_FIELDS", "VECTOR_FIELDS", "CLOSED_FORM_PREDICTORS", "POWER_PREDICTORS",
            "FIXED_PREDICTOR_ALPHA", "DEFAULT_PREDICTOR_ALPHA", "DEFAULT_PREDICTOR_EPS", "LOSSES", "MAX_SEED",
@@ -42,7 +43,7 @@ LOSSES = ("euclidean", "cosine", "isoloss_euclidean", "isoloss_cosine")
 
 #: Allowed values of every string-valued field.
 CHOICES: dict[str, tuple[str, ...]] = {
-    "model": ("full", "modes"),
+    "model": ("full", "modes", "issl"),
     "data": ("isotropic", "spectrum", "matrices"),
     "basis": ("identity", "random"),
     "target": ("ema", "online"),
@@ -55,7 +56,14 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "save_spacing": ("linear", "log"),
     "solver": ("tsit5", "dopri5", "dopri8", "scipy-rk45", "scipy-dop853", "scipy-radau", "scipy-lsoda"),
     "dtype": ("float64", "float32"),
+    # the sampled simulators (unset allowed; `dynamics.config._reach`)
+    "objective": OBJECTIVES,
+    "batches": ("fixed", "fresh"),
+    "optimizer": ("sgd", "adam"),
+    "batch_classes": ("uniform", "distinct"),
 }
+#: Choice fields that may be unset (None: the simulator's default, `resolve_sampled`).
+_OPTIONAL_CHOICES = ("objective", "batches", "optimizer", "batch_classes")
 
 #: Largest seed: seeds are stored as 64-bit attributes and fed to generators that take 32-bit seeds.
 MAX_SEED = 2**32 - 1
@@ -187,6 +195,38 @@ class Config:
     max_steps: int = 200_000
     dtype: str = "float64"
     divergence_threshold: float = 1e6
+    # the sampled simulators (issue 16; `dynamics.config._reach`): unset = the simulator's default
+    objective: str | None = None
+    discrete: bool = False
+    lr: float | None = None
+    steps: int | None = None
+    batch_size: int | None = None
+    momentum: float | None = None
+    ema_momentum: float | None = None
+    weight_decay: float | None = None
+    decoupled: bool = False
+    predictor_lr: float | None = None
+    predictor_weight_decay: float | None = None
+    save_every: int | None = None
+    rho: float | None = None
+    predictor_freq: int | None = None
+    kappa: float | None = None
+    plugin: bool = False
+    batches: str | None = None
+    eval_samples: int | None = None
+    n_classes: int | None = None
+    n_prototypes: int | None = None
+    teacher_hidden: int | None = None
+    class_scale: float | None = None
+    noise_scale: float | None = None
+    lambda_maximality: float | None = None
+    beta_det_inv: float | None = None
+    temperature: float | None = None
+    temperature_teacher: float | None = None
+    temperature_student: float | None = None
+    optimizer: str | None = None
+    eval_per_class: int | None = None
+    batch_classes: str | None = None
 
     # ------------------------------------------------------------------ validation
     def __post_init__(self) -> None:
@@ -196,7 +236,7 @@ class Config:
             _set(self, name, _as_vector(name, getattr(self, name)))
         for name, allowed in CHOICES.items():
             value = getattr(self, name)
-            if value not in allowed:
+            if value not in allowed and not (value is None and name in _OPTIONAL_CHOICES):
                 raise ConfigError(name, value, f"must be one of {', '.join(allowed)}")
         for name in ("n1", "n2", "n_save", "max_steps", "n_samples"):
             _set(self, name, _as_int(name, getattr(self, name), minimum=1, maximum=MAX_COUNT))
@@ -217,6 +257,7 @@ class Config:
         _check_float(self, "rtol", lo=0.0, lo_open=True, why="relative tolerance")
         _check_float(self, "atol", lo=0.0, lo_open=True, why="absolute tolerance")
         _check_float(self, "divergence_threshold", lo=0.0, lo_open=True, why="norm marking divergence")
+        resolve_sampled(self)
         self._check_data()
         self._check_init()
         self._check_model()
@@ -381,6 +422,12 @@ class Config:
         return DEFAULT_PREDICTOR_EPS[self.predictor] if self.predictor_eps is None else self.predictor_eps
 
     @property
+    def simulator(self) -> str:
+        """Which simulator runs this config: "flow" (the ODE, `model` full or modes), "sgd" (minibatch
+        SGD, `discrete=True`), "er" (`objective` er / rec) or "issl" (`model="issl"`)."""
+        return simulator_of(self)
+
+    @property
     def n_modes(self) -> int:
         """Number of eigenmodes: min(n1, n2) (the rank of F = W X W^T)."""
         return min(self.n1, self.n2)
@@ -416,7 +463,7 @@ class Config:
                 if f.name in MATRIX_FIELDS or f.name in VECTOR_FIELDS:
                     continue
                 value = "unset"
-            out[f.name] = value
+            out[f.name] = int(value) if isinstance(value, bool) else value  # netCDF has no booleans
         out["eta_p_effective"] = self.eta_p_effective
         for name in ("predictor_alpha_effective", "predictor_eps_effective"):
             value = getattr(self, name)
