@@ -21,6 +21,8 @@ _SHARED = ("every point of a sweep shares one time grid and one integrator setti
 UNSWEEPABLE_REASONS: dict[str, str] = {
     **{name: _SHAPES for name in ("model", "n1", "n2", "n_save", "save_spacing", "dtype", "solver", "max_steps",
                                    "data", "init", "basis", "n_samples") + MATRIX_FIELDS + VECTOR_FIELDS},
+    **{name: "it changes which simulator runs (or a yes/no setting of one); run one sweep per value"
+       for name in ("objective", "discrete", "decoupled", "plugin")},
     **{name: _SHARED.format(name=name, flag=name.replace("_", "-"))
        for name in ("t_max", "rtol", "atol", "divergence_threshold")},
 }
