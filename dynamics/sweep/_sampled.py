@@ -25,6 +25,7 @@ from ..config import Config, ConfigError, check_output_folder
 from ..integrate import Status, status_flag_attrs
 from ._axes import Axis, make_axes
 from ._outcome import OUTCOME_THRESHOLDS, Outcome, outcome_flag_attrs
+from ._store import consolidate
 
 __all__ = ["sweep_sampled", "check_sweep_sampled", "SAMPLED_UNSWEEPABLE", "seed_summary", "sampled_outcome"]
 
@@ -193,5 +194,6 @@ def sweep_sampled(base: Config, axes: Mapping[str, Sequence[Any]] | Sequence[Axi
         path = Path(out)
         if (path / group).exists():
             shutil.rmtree(path / group)
-        ds.to_zarr(path, group=group, mode="w", consolidated=True)
+        ds.to_zarr(path, group=group, mode="w", consolidated=False)
+        consolidate(path)  # xarray.open_zarr(path, group=...) opens it without a warning
     return ds
