@@ -120,6 +120,8 @@ def test_seed_sweep_mean_and_standard_error_match_the_per_seed_runs(tmp_path):
     np.testing.assert_allclose(ds["eig_F_final_sem"].values, finals.std(axis=0, ddof=1) / np.sqrt(3), rtol=1e-12)
     assert "loss_mean" in ds and "loss_sem" in ds and ds["loss_sem"].dims == ("save",)
     assert set(np.unique(ds["outcome"].values)) <= set(ds["outcome"].attrs["flag_values"])
+    assert main(["plot", str(store), "--out", str(tmp_path / "figs")]) == 0  # final values, mean ± s.e.
+    assert (tmp_path / "figs" / "s_sgd_final.png").stat().st_size > 10_000
 
 
 @pytest.mark.parametrize(
@@ -178,3 +180,6 @@ def test_defaults_are_the_simulators_own():
             assert getattr(Config(), f.name) is None
     with pytest.raises(ConfigError, match="lr"):
         Config(lr=0.1)
+    # a flow config's JSON (and so a sweep store's signature) has none of the new settings
+    assert not {"objective", "discrete", "lr", "kappa", "n_classes"} & set(Config().to_dict())
+    assert Config.from_json(Config(seed=4).to_json()) == Config(seed=4)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._errors import ConfigError
-from ._reach import OBJECTIVES, resolve_sampled, simulator_of
+from ._reach import BOOL_FIELDS, OBJECTIVES, SAMPLED_FIELDS, resolve_sampled, simulator_of
 
 __all__ = ["Config", "CHOICES", "MATRIX_FIELDS", "VECTOR_FIELDS", "CLOSED_FORM_PREDICTORS", "POWER_PREDICTORS",
            "FIXED_PREDICTOR_ALPHA", "DEFAULT_PREDICTOR_ALPHA", "DEFAULT_PREDICTOR_EPS", "LOSSES", "MAX_SEED",
@@ -62,6 +62,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "optimizer": ("sgd", "adam"),
     "batch_classes": ("uniform", "distinct"),
 }
+#: Fields a flow run leaves at their defaults and does not write (`to_dict`, `flat_attrs`), so a flow
+#: config's JSON, its result attributes and a sweep store's signature are those of before issue 16.
+_SAMPLED_ONLY = ("objective",) + BOOL_FIELDS + SAMPLED_FIELDS
 #: Choice fields that may be unset (None: the simulator's default, `resolve_sampled`).
 _OPTIONAL_CHOICES = ("objective", "batches", "optimizer", "batch_classes")
 
@@ -146,6 +149,24 @@ class Config:
     methods `scipy-*`), `rtol` = 1e-8, `atol` = 1e-10, `max_steps`, `dtype` (float64 by default), and
     `divergence_threshold`: a trajectory whose state norm exceeds it is stopped and marked
     `diverged`.
+
+    **The sampled simulators** (`simulator`; fields and defaults in `dynamics.config._reach`)
+
+    - `discrete=True`: minibatch SGD on the full model (`dynamics.stochastic.simulate_sgd`) with
+      `lr`, `steps`, `batch_size`, `momentum`, `ema_momentum`, `weight_decay`, `decoupled`,
+      `predictor_lr`, `predictor_weight_decay`, `save_every`, `rho`, `predictor_freq`.
+    - `objective="er"` (rec - H, T27-T28) or `"rec"` (the reconstruction alone): the same training
+      settings plus `kappa`, `plugin`, `batches`, `eval_samples` (`dynamics.objectives.simulate_er`).
+    - `model="issl"`: `objective` `"dissl"` (T29) or `"cissl"`, `n_classes`, `n_prototypes`,
+      `teacher_hidden`, `class_scale`, `noise_scale`, `lambda_maximality`, `beta_det_inv`, the
+      temperatures, `optimizer`, `eval_per_class`, `batch_classes`, and `lr`, `momentum`,
+      `weight_decay`, `steps`, `batch_size`, `save_every`, `n1`, `n2`, `init_scale`
+      (`dynamics.issl.simulate_issl`).
+
+    Unset fields take the simulator's default; the rates `alpha_p`, `beta`, `eta`, `eta_p` (SGD and
+    ER, by `discrete_to_flow`), `t_max` = steps x lr/(1 - momentum), `n_save` = steps/save_every + 1
+    and `save_spacing="linear"` are derived (THEORY.md §1), so the config holds every number the run
+    used. The run's key is `jax.random.key(seed)`. A field a run does not use must stay unset.
 
     **Raises:** `ConfigError` (a `ValueError`) naming the field, the value and the allowed range.
     """
@@ -438,9 +459,13 @@ class Config:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """All fields, tuples as lists (JSON-ready)."""
+        """All fields, tuples as lists (JSON-ready); a flow run leaves out the settings of the sampled
+        simulators (all unset for it), so its JSON is that of a config without them."""
         out = {}
+        flow = self.simulator == "flow"
         for f in dataclasses.fields(self):
+            if flow and f.name in _SAMPLED_ONLY:
+                continue  # unset / off / "byol" for every flow run
             out[f.name] = _to_plain(getattr(self, f.name))
         return out
 
@@ -455,9 +480,10 @@ class Config:
         `config_json` only.
         """
         out: dict[str, Any] = {}
+        flow = self.simulator == "flow"
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, tuple):
+            if isinstance(value, tuple) or (flow and f.name in _SAMPLED_ONLY):
                 continue
             if value is None:
                 if f.name in MATRIX_FIELDS or f.name in VECTOR_FIELDS:
