@@ -105,6 +105,9 @@ def test_issl_run_round_trips_and_equals_simulate_issl(tmp_path):
     sv = np.linalg.svd(ref["W"].values @ M.T / np.sqrt(M.shape[0]), compute_uv=False)
     np.testing.assert_allclose(ds["eig_F"].values, sv**2, rtol=1e-10, atol=1e-14)
     assert int(ds["status"]) == 0 and ds["reached"].values.all()
+    # default figures of an ISSL result: trajectories only (the (p, s) plane is not its flow)
+    assert main(["plot", str(out), "--out", str(tmp_path / "figs")]) == 0
+    assert [p.name for p in (tmp_path / "figs").iterdir()] == ["issl_trajectories.png"]
 
 
 def test_seed_sweep_mean_and_standard_error_match_the_per_seed_runs(tmp_path):
