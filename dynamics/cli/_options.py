@@ -16,7 +16,7 @@ __all__ = ["add_config_flags", "collect_config_values", "join_negative_values"]
 _NEGATIVE = re.compile(r"^-(\d|\.\d)[\d.eE+\-,]*$")
 
 _HELP = {
-    "model": "full (matrix flow T2-T5) or modes (eigenmode flow T11-T13b)",
+    "model": "full (matrix flow T2-T5), modes (eigenmode flow T11-T13b) or issl (DISSL T29 / CISSL on class data)",
     "n1": "input width (W is n2 x n1)",
     "n2": "output width",
     "data": "isotropic (X=I, X'=sigma2 I), spectrum (x_eigs, xprime_eigs), matrices (X, Xprime)",

@@ -16,7 +16,9 @@ __all__ = ["add_sweep_parser", "run_sweep"]
 DESCRIPTION = """Integrate a product grid of configurations (every --param adds an axis) and write a
 chunked zarr store plus phase-diagram PNGs beside it. With no --param it runs the default main job:
 EMA rate x weight decay for the eigenmode model (group 'modes') and a coarser full-matrix grid
-(group 'full'); see README. Axis syntax: geom:lo:hi:n, lin:lo:hi:n, list:v1,v2,..., rand:lo:hi:n[:log]."""
+(group 'full'); see README. Axis syntax: geom:lo:hi:n, lin:lo:hi:n, list:v1,v2,..., rand:lo:hi:n[:log].
+A base config of a sampled simulator (--discrete, --objective er/rec, --model issl) runs one training per
+grid point into the group sgd / er / issl; a seed axis adds <name>_mean and <name>_sem (standard error)."""
 
 
 def add_sweep_parser(subparsers) -> None:
