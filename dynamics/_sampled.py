@@ -70,7 +70,7 @@ def _issl_result(config: Config, ds: xr.Dataset) -> xr.Dataset:
     the variables every result has: `eig_F` (`issl_spectrum`), `reached`, `status`."""
     from .integrate import STATUS_MESSAGES, Status, status_flag_attrs
 
-    a_eff = config.t_max / config.steps
+    a_eff = config.lr / (1.0 - config.momentum) if config.optimizer == "sgd" else config.lr
     steps = ds["time"].values.astype(np.int64)
     ds = ds.assign_coords(time=steps * a_eff, step=("time", steps))
     ds["time"].attrs["long_name"] = "optimizer steps x lr/(1-momentum)" if config.optimizer == "sgd" else \

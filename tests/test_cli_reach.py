@@ -123,6 +123,12 @@ def test_seed_sweep_mean_and_standard_error_match_the_per_seed_runs(tmp_path):
     np.testing.assert_allclose(ds["eig_F_final_sem"].values, finals.std(axis=0, ddof=1) / np.sqrt(3), rtol=1e-12)
     assert "loss_mean" in ds and "loss_sem" in ds and ds["loss_sem"].dims == ("save",)
     assert set(np.unique(ds["outcome"].values)) <= set(ds["outcome"].attrs["flag_values"])
+    # a setting of the simulator is an axis too; each point is the run of its own config
+    from dynamics.sweep import sweep_sampled
+
+    lrs = sweep_sampled(base, {"lr": [0.05, 0.1]}, progress=False)
+    np.testing.assert_array_equal(lrs["eig_F"].values[1], simulate(base.replace(lr=0.1))["eig_F"].values)
+    assert lrs["time"].values[1, -1] == pytest.approx(2 * lrs["time"].values[0, -1])
     assert main(["plot", str(store), "--out", str(tmp_path / "figs")]) == 0  # final values, mean ± s.e.
     assert (tmp_path / "figs" / "s_sgd_final.png").stat().st_size > 10_000
 

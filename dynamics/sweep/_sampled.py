@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import shutil
-import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
