@@ -35,3 +35,4 @@ from ._reach import DERIVED_FIELDS as DERIVED_FIELDS
 from ._reach import SAMPLED_FIELDS as SAMPLED_FIELDS
 from ._reach import SIMULATORS as SIMULATORS
 from ._reach import check_derived_not_given as check_derived_not_given
+from ._reach import selects_sampled as selects_sampled

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SIMULATORS", "OBJECTIVES", "SGD_FIELDS", "ER_FIELDS", "ISSL_FIELDS", "ISSL_SHARED_FIELDS",
            "SAMPLED_FIELDS", "BOOL_FIELDS", "SGD_DEFAULTS", "ER_DEFAULTS", "ISSL_DEFAULTS", "DERIVED_FIELDS",
-           "simulator_of", "resolve_sampled", "check_derived_not_given"]
+           "simulator_of", "resolve_sampled", "selects_sampled", "check_derived_not_given"]
 
 #: The simulators one `Config` can describe (`Config.simulator`).
 SIMULATORS = ("flow", "sgd", "er", "issl")
@@ -246,6 +246,13 @@ def resolve_sampled(config: Config) -> None:
     _set(config, "save_spacing", "linear")
 
 
+def selects_sampled(values: dict[str, Any]) -> bool:
+    """Whether settings given as a mapping (command line, settings file) select a sampled simulator:
+    `discrete` true, an objective other than byol, or `model="issl"`."""
+    return (values.get("discrete") is True or values.get("objective") not in (None, "byol")
+            or values.get("model") == "issl")
+
+
 def check_derived_not_given(values: dict[str, Any]) -> None:
     """Refuse, for a sampled run, settings the run derives from its training settings (THEORY.md §1),
     when they were given (command line or settings file): a given value would be replaced silently.
@@ -254,9 +261,7 @@ def check_derived_not_given(values: dict[str, Any]) -> None:
 
     **Raises:** `ConfigError` naming the first such field.
     """
-    sampled = (values.get("discrete") is True or values.get("objective") in ("er", "rec")
-               or values.get("model") == "issl")
-    if not sampled:
+    if not selects_sampled(values):
         return
     issl = values.get("model") == "issl"
     for name in DERIVED_FIELDS:
