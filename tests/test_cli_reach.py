@@ -58,6 +58,10 @@ def test_discrete_run_round_trips_and_equals_simulate_sgd_bit_for_bit(sgd_run, t
     ref = simulate_sgd(Config(**SIZES, seed=3), settings, key=jax.random.key(3))
     for name in ("W", "Wp", "Wa", "eig_F", "time"):
         np.testing.assert_array_equal(sgd_run[name].values, ref[name].values)
+    # a discrete config run with other settings records those settings (and their rates)
+    other = simulate_sgd(config, settings.replace(ema_momentum=0.9, save_every=20), key=jax.random.key(3))
+    assert Config.from_dataset(other) == config.replace(ema_momentum=0.9, save_every=20)
+    assert other.sizes["time"] == 3 and Config.from_dataset(other).beta == pytest.approx(0.1 * 0.1 / 0.05)
     # THEORY.md §1: beta = (1 - gamma)(1 - mu) / lr, t = steps lr / (1 - mu)
     assert config.beta == pytest.approx(0.01 * 0.1 / 0.05) and config.t_max == pytest.approx(40 * 0.5)
     # TOML with the same keys gives the same run
