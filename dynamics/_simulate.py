@@ -70,9 +70,17 @@ def simulate(config: Config) -> xr.Dataset:
     **Returns:** an `xarray.Dataset` (see README "Result schema"); its `status` says whether the
     trajectory reached `t_max` (`ok`), and values after an early stop are NaN.
 
+    A config whose `simulator` is not "flow" (`discrete=True`, `objective` er / rec, or
+    `model="issl"`) runs its sampled simulator instead (`dynamics._sampled.simulate_sampled`: minibatch
+    SGD, ER or ISSL with the key `jax.random.key(config.seed)`), its result carrying the same config.
+
     **Raises:** `ConfigError` only through building `config`; a failed solve is reported in
     `status`, never raised.
     """
+    if config.simulator != "flow":
+        from ._sampled import simulate_sampled  # the sampled simulators import this module
+
+        return simulate_sampled(config)
     dtype = np.float64 if config.dtype == "float64" else np.float32
     with jax.enable_x64(config.dtype == "float64"):
         ts = save_times(config).astype(dtype)

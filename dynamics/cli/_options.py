@@ -8,7 +8,7 @@ import re
 import typing
 from typing import Any
 
-from ..config import CHOICES, MATRIX_FIELDS, VECTOR_FIELDS, Config, load_matrix
+from ..config import BOOL_FIELDS, CHOICES, MATRIX_FIELDS, VECTOR_FIELDS, Config, load_matrix
 
 __all__ = ["add_config_flags", "collect_config_values", "join_negative_values"]
 
@@ -16,7 +16,7 @@ __all__ = ["add_config_flags", "collect_config_values", "join_negative_values"]
 _NEGATIVE = re.compile(r"^-(\d|\.\d)[\d.eE+\-,]*$")
 
 _HELP = {
-    "model": "full (matrix flow T2-T5) or modes (eigenmode flow T11-T13b)",
+    "model": "full (matrix flow T2-T5), modes (eigenmode flow T11-T13b) or issl (DISSL T29 / CISSL on class data)",
     "n1": "input width (W is n2 x n1)",
     "n2": "output width",
     "data": "isotropic (X=I, X'=sigma2 I), spectrum (x_eigs, xprime_eigs), matrices (X, Xprime)",
@@ -42,6 +42,41 @@ _HELP = {
                    " (cosine losses, T25)",
     "n_samples": "view pairs of the fixed sample for expectation=sampled (used in both orders)",
     "sample_seed": "seed of the fixed sample (common random numbers across runs)",
+    "seed": "seed of W(0); a sampled run (discrete, er, issl) also draws its batches from jax.random.key(seed)",
+    # the sampled simulators (unset: the simulator's default; THEORY.md §1 maps discrete settings to flow rates)
+    "objective": "byol (the loss of --loss), er (entropy + reconstruction, T27-T28: rec - H), rec (the vMF "
+                 "reconstruction alone), dissl (T29) / cissl with --model issl; unset: byol, or dissl for issl",
+    "discrete": "minibatch SGD on the linear model instead of the flow; implied by --objective er/rec and --model "
+                "issl. alpha_p, beta, eta, eta_p, t_max, n_save follow from the training settings",
+    "lr": "learning rate of W (sgd/er default 0.01, issl 0.05)",
+    "steps": "optimizer steps (sgd/er default round(t_max / (lr/(1-momentum))), issl 2000)",
+    "batch_size": "view pairs per step (default 128)",
+    "momentum": "heavy-ball momentum in [0, 1) (sgd/er default 0, issl 0.9)",
+    "ema_momentum": "EMA momentum of the target in [0, 1] (default 0.996)",
+    "weight_decay": "weight decay of W (sgd/er default 0, issl 3e-3)",
+    "decoupled": "decoupled weight decay (a per-step shrink) instead of L2 added to the gradient",
+    "predictor_lr": "learning rate of Wp (default: lr)",
+    "predictor_weight_decay": "weight decay of Wp (default: weight_decay)",
+    "save_every": "steps between saved states (default: about n_save saves; issl 200)",
+    "rho": "EMA momentum of the closed-form predictor's statistics, T19 (default 0.3)",
+    "predictor_freq": "steps between closed-form predictor updates (default 1)",
+    "kappa": "vMF concentration of the ER objective, T28 (default 10)",
+    "plugin": "ER: the plug-in (density-weighted) entropy estimate",
+    "batches": "ER: fixed (one batch reused: a sampled expected flow) or fresh (default fixed)",
+    "eval_samples": "ER: fixed view pairs for the saved entropy and reconstruction (default 512)",
+    "n_classes": "ISSL: equivalence classes C (default 8; n1 >= C)",
+    "n_prototypes": "ISSL: head outputs K (default 64)",
+    "teacher_hidden": "ISSL: hidden units of the teacher MLP (default 64)",
+    "class_scale": "ISSL: norm of the class centres (default 1)",
+    "noise_scale": "ISSL: within-class augmentation noise (default 0.3)",
+    "lambda_maximality": "ISSL: weight of the maximality term, T29 (default 2.3)",
+    "beta_det_inv": "ISSL: weight of the determinism/invariance term, T29 (default 0.8)",
+    "temperature": "ISSL: CISSL temperature (default 0.07)",
+    "temperature_teacher": "ISSL: DISSL teacher temperature (default 0.5)",
+    "temperature_student": "ISSL: DISSL student temperature (default 1)",
+    "optimizer": "ISSL: sgd or adam (default sgd)",
+    "eval_per_class": "ISSL: fixed samples per class for the probe (default 64)",
+    "batch_classes": "ISSL: uniform or distinct classes in a batch (default uniform)",
 }
 
 
@@ -64,6 +99,10 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         name, kind = f.name, hints[f.name]
         help_text = _HELP.get(name, "")
         kwargs: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS}
+        if name in BOOL_FIELDS:
+            kwargs.update(action=argparse.BooleanOptionalAction, help=help_text)
+            group.add_argument(_flag(name), **kwargs)
+            continue
         if name in CHOICES:
             kwargs.update(choices=CHOICES[name])
         elif name in MATRIX_FIELDS:
@@ -77,7 +116,9 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         else:
             kwargs.update(type=float)
         default = f.default
-        if help_text or default is not None:
+        if default is None and "default" in help_text:
+            kwargs["help"] = help_text  # the simulator's default, said in the text
+        elif help_text or default is not None:
             kwargs["help"] = f"{help_text} (default: {default})".strip()
         group.add_argument(_flag(name), **kwargs)
 

@@ -242,6 +242,12 @@ def _plot_store(path: Path, args: argparse.Namespace, save) -> None:
     groups = [args.group] if args.group else found
     if not groups:
         raise ConfigError("file", str(path), "holds no sweep group")
+    sampled = [g for g in groups if _is_sampled(path, g)]
+    if sampled:  # sweeps of the sampled simulators: final values over one axis
+        _plot_sampled(path, sampled, args, save)
+        groups = [g for g in groups if g not in sampled]
+        if not groups:
+            return
     stores = {group: read_store(path, group) for group in groups}  # every check before any figure
     for group, ds in stores.items():
         _check_axes(ds, args, f"{path}/{group}")
@@ -260,6 +266,33 @@ def _plot_store(path: Path, args: argparse.Namespace, save) -> None:
                     "s_final" if "s_final" in ds else "eig_F_final")
                 fig = plot_final_map(ds, var, x=args.x, y=args.y)
             save(fig, f"{path.stem}_{group}_{kind}")
+
+
+def _is_sampled(path: Path, group: str) -> bool:
+    """Whether a store group holds a sweep of the sampled simulators (`sweep_kind = "sampled"`)."""
+    import json
+
+    try:
+        meta = json.loads((path / group / "zarr.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and (meta.get("attributes") or {}).get("sweep_kind") == "sampled"
+
+
+def _plot_sampled(path: Path, groups: list[str], args: argparse.Namespace, save) -> None:
+    """Kind `final` of a sampled sweep (`plot_sampled_sweep`); the other kinds are the flow's."""
+    import xarray as xr
+
+    from ..plots import plot_sampled_sweep
+
+    kinds = args.kind or ["final"]
+    if any(k != "final" for k in kinds):
+        raise ConfigError("kind", [k for k in kinds if k != "final"][0],
+                          "a sweep of the sampled simulators draws kind final (phase diagrams are the flow's)")
+    stores = {g: xr.open_zarr(path, group=g).load() for g in groups}
+    figures = {g: plot_sampled_sweep(ds, x=args.x) for g, ds in stores.items()}  # every check first
+    for group, fig in figures.items():
+        save(fig, f"{path.stem}_{group}_final")
 
 
 def _check_axes(ds, args: argparse.Namespace, where: str) -> None:

@@ -7,14 +7,16 @@ import sys
 import time
 from pathlib import Path
 
-from ..config import Config, check_output_file, read_config_file
+from ..config import Config, check_derived_not_given, check_output_file, read_config_file
 from ._options import add_config_flags, collect_config_values
 
 __all__ = ["add_simulate_parser", "run_simulate"]
 
 DESCRIPTION = """Integrate two-layer linear BYOL / SimSiam (T2-T5 of docs/theory.md, or the eigenmodes T11-T13b
 with --model modes) and write the trajectory in the shared result schema (netCDF) plus a PNG of the
-eigenvalue trajectories beside it. Settings come from --config FILE.toml, overridden by flags."""
+eigenvalue trajectories beside it. The same settings reach the sampled simulators: --discrete (minibatch
+SGD), --objective er / rec (entropy + reconstruction, T27-T28) and --model issl (DISSL T29 / CISSL).
+Settings come from --config FILE.toml, overridden by flags."""
 
 
 def add_simulate_parser(subparsers) -> None:
@@ -32,6 +34,7 @@ def build_config(args: argparse.Namespace) -> Config:
     """File values first, then command-line flags on top; validated (raises ConfigError)."""
     values = read_config_file(args.config) if args.config else {}
     values.update(collect_config_values(args))
+    check_derived_not_given(values)
     return Config.from_dict(values)
 
 
@@ -43,7 +46,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     from ..results import write_netcdf
 
     start = time.perf_counter()
-    print(f"simulate: model={config.model} n1={config.n1} n2={config.n2} t_max={config.t_max:g} "
+    print(f"simulate: {config.simulator} model={config.model} objective={config.objective} n1={config.n1} n2={config.n2} t_max={config.t_max:g} "
           f"solver={config.solver} ...", file=sys.stderr, flush=True)
     ds = simulate(config)
     write_netcdf(ds, out)

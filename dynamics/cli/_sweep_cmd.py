@@ -8,7 +8,7 @@ import time
 import warnings
 from pathlib import Path
 
-from ..config import Config, ConfigError, read_config_file
+from ..config import Config, ConfigError, check_derived_not_given, read_config_file, selects_sampled
 from ._options import add_config_flags, collect_config_values
 
 __all__ = ["add_sweep_parser", "run_sweep"]
@@ -16,7 +16,9 @@ __all__ = ["add_sweep_parser", "run_sweep"]
 DESCRIPTION = """Integrate a product grid of configurations (every --param adds an axis) and write a
 chunked zarr store plus phase-diagram PNGs beside it. With no --param it runs the default main job:
 EMA rate x weight decay for the eigenmode model (group 'modes') and a coarser full-matrix grid
-(group 'full'); see README. Axis syntax: geom:lo:hi:n, lin:lo:hi:n, list:v1,v2,..., rand:lo:hi:n[:log]."""
+(group 'full'); see README. Axis syntax: geom:lo:hi:n, lin:lo:hi:n, list:v1,v2,..., rand:lo:hi:n[:log].
+A base config of a sampled simulator (--discrete, --objective er/rec, --model issl) runs one training per
+grid point into the group sgd / er / issl; a seed axis adds <name>_mean and <name>_sem (standard error)."""
 
 
 def add_sweep_parser(subparsers) -> None:
@@ -50,6 +52,11 @@ def run_sweep(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise ConfigError("workers", args.workers, "must be >= 1")
     overrides = collect_config_values(args)
+    values = read_config_file(args.config) if args.config else {}
+    values.update(overrides)
+    check_derived_not_given(values)
+    if selects_sampled(values):  # (a flow sweep's overrides are validated with each job's base below)
+        return _run_sampled(args, Config.from_dict(values), out)
     n_save = overrides.pop("n_save", 64)
     overrides.pop("save_spacing", None)
     if args.param:
@@ -99,3 +106,26 @@ def run_sweep(args: argparse.Namespace) -> int:
                 print(f"wrote {png}", file=sys.stderr)
     print(f"done in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return 0
+
+
+def _run_sampled(args: argparse.Namespace, base: Config, out: Path) -> int:
+    """A sweep of a sampled simulator (discrete, er/rec, issl): one run per grid point (`sweep_sampled`)."""
+    from ..sweep import check_sweep_sampled, sweep_sampled
+
+    if not args.param:
+        raise ConfigError("param", [], f"a sweep of the {base.simulator} simulator needs at least one --param axis "
+                          "(e.g. seed=list:0,1,2)")
+    for name in ("workers", "scheduler"):
+        if getattr(args, name) is not None:
+            raise ConfigError(name, getattr(args, name), f"is for the flow's chunked sweeps; the {base.simulator} "
+                              "simulator runs its points one after another")
+    check_sweep_sampled(base, args.param, out=out, group=base.simulator, resume=args.resume,
+                        overwrite=args.overwrite, seed=args.axis_seed)
+    start = time.perf_counter()
+    ds = sweep_sampled(base, args.param, out=out, group=base.simulator, overwrite=args.overwrite,
+                       progress=not args.quiet, seed=args.axis_seed)
+    bad = int((ds["status"].values != 0).sum())
+    summary = " (mean and standard error over seeds: <name>_mean, <name>_sem)" if "seed" in ds.dims else ""
+    print(f"sweep {base.simulator}: {int(ds['status'].size)} runs in {time.perf_counter() - start:.1f} s -> "
+          f"{out}/{base.simulator} ({bad} with status not ok){summary}", file=sys.stderr)
+    return 1 if bad else 0

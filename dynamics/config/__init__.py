@@ -30,3 +30,9 @@ from ._size import check_size as check_size
 from ._size import format_bytes as format_bytes
 from ._size import run_bytes as run_bytes
 from ._size import sweep_bytes as sweep_bytes
+from ._reach import BOOL_FIELDS as BOOL_FIELDS
+from ._reach import DERIVED_FIELDS as DERIVED_FIELDS
+from ._reach import SAMPLED_FIELDS as SAMPLED_FIELDS
+from ._reach import SIMULATORS as SIMULATORS
+from ._reach import check_derived_not_given as check_derived_not_given
+from ._reach import selects_sampled as selects_sampled

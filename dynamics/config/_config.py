@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._errors import ConfigError
+from ._reach import BOOL_FIELDS, OBJECTIVES, SAMPLED_FIELDS, resolve_sampled, simulator_of
 
 __all__ = ["Config", "CHOICES", "MATRIX_FIELDS", "VECTOR_FIELDS", "CLOSED_FORM_PREDICTORS", "POWER_PREDICTORS",
            "FIXED_PREDICTOR_ALPHA", "DEFAULT_PREDICTOR_ALPHA", "DEFAULT_PREDICTOR_EPS", "LOSSES", "MAX_SEED",
@@ -42,7 +43,7 @@ LOSSES = ("euclidean", "cosine", "isoloss_euclidean", "isoloss_cosine")
 
 #: Allowed values of every string-valued field.
 CHOICES: dict[str, tuple[str, ...]] = {
-    "model": ("full", "modes"),
+    "model": ("full", "modes", "issl"),
     "data": ("isotropic", "spectrum", "matrices"),
     "basis": ("identity", "random"),
     "target": ("ema", "online"),
@@ -55,7 +56,17 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "save_spacing": ("linear", "log"),
     "solver": ("tsit5", "dopri5", "dopri8", "scipy-rk45", "scipy-dop853", "scipy-radau", "scipy-lsoda"),
     "dtype": ("float64", "float32"),
+    # the sampled simulators (unset allowed; `dynamics.config._reach`)
+    "objective": OBJECTIVES,
+    "batches": ("fixed", "fresh"),
+    "optimizer": ("sgd", "adam"),
+    "batch_classes": ("uniform", "distinct"),
 }
+#: Fields a flow run leaves at their defaults and does not write (`to_dict`, `flat_attrs`), so a flow
+#: config's JSON, its result attributes and a sweep store's signature are those of before issue 16.
+_SAMPLED_ONLY = ("objective",) + BOOL_FIELDS + SAMPLED_FIELDS
+#: Choice fields that may be unset (None: the simulator's default, `resolve_sampled`).
+_OPTIONAL_CHOICES = ("objective", "batches", "optimizer", "batch_classes")
 
 #: Largest seed: seeds are stored as 64-bit attributes and fed to generators that take 32-bit seeds.
 MAX_SEED = 2**32 - 1
@@ -139,6 +150,24 @@ class Config:
     `divergence_threshold`: a trajectory whose state norm exceeds it is stopped and marked
     `diverged`.
 
+    **The sampled simulators** (`simulator`; fields and defaults in `dynamics.config._reach`)
+
+    - `discrete=True`: minibatch SGD on the full model (`dynamics.stochastic.simulate_sgd`) with
+      `lr`, `steps`, `batch_size`, `momentum`, `ema_momentum`, `weight_decay`, `decoupled`,
+      `predictor_lr`, `predictor_weight_decay`, `save_every`, `rho`, `predictor_freq`.
+    - `objective="er"` (rec - H, T27-T28) or `"rec"` (the reconstruction alone): the same training
+      settings plus `kappa`, `plugin`, `batches`, `eval_samples` (`dynamics.objectives.simulate_er`).
+    - `model="issl"`: `objective` `"dissl"` (T29) or `"cissl"`, `n_classes`, `n_prototypes`,
+      `teacher_hidden`, `class_scale`, `noise_scale`, `lambda_maximality`, `beta_det_inv`, the
+      temperatures, `optimizer`, `eval_per_class`, `batch_classes`, and `lr`, `momentum`,
+      `weight_decay`, `steps`, `batch_size`, `save_every`, `n1`, `n2`, `init_scale`
+      (`dynamics.issl.simulate_issl`).
+
+    Unset fields take the simulator's default; the rates `alpha_p`, `beta`, `eta`, `eta_p` (SGD and
+    ER, by `discrete_to_flow`), `t_max` = steps x lr/(1 - momentum), `n_save` = steps/save_every + 1
+    and `save_spacing="linear"` are derived (THEORY.md §1), so the config holds every number the run
+    used. The run's key is `jax.random.key(seed)`. A field a run does not use must stay unset.
+
     **Raises:** `ConfigError` (a `ValueError`) naming the field, the value and the allowed range.
     """
 
@@ -187,6 +216,38 @@ class Config:
     max_steps: int = 200_000
     dtype: str = "float64"
     divergence_threshold: float = 1e6
+    # the sampled simulators (issue 16; `dynamics.config._reach`): unset = the simulator's default
+    objective: str | None = None
+    discrete: bool = False
+    lr: float | None = None
+    steps: int | None = None
+    batch_size: int | None = None
+    momentum: float | None = None
+    ema_momentum: float | None = None
+    weight_decay: float | None = None
+    decoupled: bool = False
+    predictor_lr: float | None = None
+    predictor_weight_decay: float | None = None
+    save_every: int | None = None
+    rho: float | None = None
+    predictor_freq: int | None = None
+    kappa: float | None = None
+    plugin: bool = False
+    batches: str | None = None
+    eval_samples: int | None = None
+    n_classes: int | None = None
+    n_prototypes: int | None = None
+    teacher_hidden: int | None = None
+    class_scale: float | None = None
+    noise_scale: float | None = None
+    lambda_maximality: float | None = None
+    beta_det_inv: float | None = None
+    temperature: float | None = None
+    temperature_teacher: float | None = None
+    temperature_student: float | None = None
+    optimizer: str | None = None
+    eval_per_class: int | None = None
+    batch_classes: str | None = None
 
     # ------------------------------------------------------------------ validation
     def __post_init__(self) -> None:
@@ -196,7 +257,7 @@ class Config:
             _set(self, name, _as_vector(name, getattr(self, name)))
         for name, allowed in CHOICES.items():
             value = getattr(self, name)
-            if value not in allowed:
+            if value not in allowed and not (value is None and name in _OPTIONAL_CHOICES):
                 raise ConfigError(name, value, f"must be one of {', '.join(allowed)}")
         for name in ("n1", "n2", "n_save", "max_steps", "n_samples"):
             _set(self, name, _as_int(name, getattr(self, name), minimum=1, maximum=MAX_COUNT))
@@ -217,6 +278,7 @@ class Config:
         _check_float(self, "rtol", lo=0.0, lo_open=True, why="relative tolerance")
         _check_float(self, "atol", lo=0.0, lo_open=True, why="absolute tolerance")
         _check_float(self, "divergence_threshold", lo=0.0, lo_open=True, why="norm marking divergence")
+        resolve_sampled(self)
         self._check_data()
         self._check_init()
         self._check_model()
@@ -381,6 +443,12 @@ class Config:
         return DEFAULT_PREDICTOR_EPS[self.predictor] if self.predictor_eps is None else self.predictor_eps
 
     @property
+    def simulator(self) -> str:
+        """Which simulator runs this config: "flow" (the ODE, `model` full or modes), "sgd" (minibatch
+        SGD, `discrete=True`), "er" (`objective` er / rec) or "issl" (`model="issl"`)."""
+        return simulator_of(self)
+
+    @property
     def n_modes(self) -> int:
         """Number of eigenmodes: min(n1, n2) (the rank of F = W X W^T)."""
         return min(self.n1, self.n2)
@@ -391,9 +459,13 @@ class Config:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """All fields, tuples as lists (JSON-ready)."""
+        """All fields, tuples as lists (JSON-ready); a flow run leaves out the settings of the sampled
+        simulators (all unset for it), so its JSON is that of a config without them."""
         out = {}
+        flow = self.simulator == "flow"
         for f in dataclasses.fields(self):
+            if flow and f.name in _SAMPLED_ONLY:
+                continue  # unset / off / "byol" for every flow run
             out[f.name] = _to_plain(getattr(self, f.name))
         return out
 
@@ -408,15 +480,16 @@ class Config:
         `config_json` only.
         """
         out: dict[str, Any] = {}
+        flow = self.simulator == "flow"
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, tuple):
+            if isinstance(value, tuple) or (flow and f.name in _SAMPLED_ONLY):
                 continue
             if value is None:
                 if f.name in MATRIX_FIELDS or f.name in VECTOR_FIELDS:
                     continue
                 value = "unset"
-            out[f.name] = value
+            out[f.name] = int(value) if isinstance(value, bool) else value  # netCDF has no booleans
         out["eta_p_effective"] = self.eta_p_effective
         for name in ("predictor_alpha_effective", "predictor_eps_effective"):
             value = getattr(self, name)

@@ -25,6 +25,7 @@ from ._portrait import run_paths as run_paths
 from ._runinfo import is_training_log as is_training_log
 from ._runinfo import run_header as run_header
 from ._runinfo import run_settings as run_settings
+from ._sampled_sweep import plot_sampled_sweep as plot_sampled_sweep
 from ._save import save_figure as save_figure
 from ._style import finish_figure as finish_figure
 from ._style import mode_colors as mode_colors

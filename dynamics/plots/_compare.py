@@ -56,6 +56,8 @@ def run_labels(datasets: Sequence[xr.Dataset]) -> list[str]:
         keys = [k for k in LABEL_KEYS if k not in skip and len({c[k] for c in canon if k in c}) > 1]
         return [label + "".join(f", {LABEL_KEYS[k]}={s[k]}" for k in keys if k in s)
                 for label, s in zip(labels, settings)]
+    if any("method" in s for s in settings):  # a sampled simulation beside flow runs: name every method
+        settings = [{**s, "method": s.get("method", "flow")} for s in settings]
     keys = [k for k in LABEL_KEYS if len({s.get(k) for s in settings}) > 1] or list(_DEFAULT_KEYS)
     return [", ".join(f"{LABEL_KEYS[k]}={s[k]}" for k in keys if k in s) for s in settings]
 

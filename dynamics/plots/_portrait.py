@@ -388,6 +388,9 @@ def portrait_support(ds: xr.Dataset) -> str | None:
         if a.get("predictor") not in ("linear", "symmetric") or "p" not in ds:
             return "the plane needs a trained linear predictor (its eigenvalues p_j)"
         return None
+    if a.get("simulator") in ("er", "issl"):
+        return (f"a run of the {a.get('simulator')} simulator trains another objective than the Euclidean loss "
+                "(T1); the plane of T11-T12 is not its flow")
     if a.get("data") != "isotropic":
         return "needs a run with isotropic data (the plane of T11-T12)"
     if a.get("predictor") not in ("trained", "symmetric") or a.get("loss", "euclidean") != "euclidean" \

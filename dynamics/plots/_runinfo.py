@@ -30,8 +30,27 @@ def is_training_log(ds: xr.Dataset) -> bool:
 
 
 def has_theory_config(ds: xr.Dataset) -> bool:
-    """True when `ds` carries the simulator configuration (`config_json`) that the closed-form levels need."""
-    return "config_json" in ds.attrs and not is_training_log(ds)
+    """True when `ds` carries the simulator configuration (`config_json`) that the closed-form levels need:
+    a flow run or a minibatch SGD run (on the flow its settings map to), not ER or ISSL, whose fixed
+    points are not those of the flow."""
+    return ("config_json" in ds.attrs and not is_training_log(ds)
+            and str(ds.attrs.get("simulator", "flow")) not in ("er", "issl"))
+
+
+def simulation_method(ds: xr.Dataset) -> str | None:
+    """What a sampled simulation ran, for labels ("SGD", "ER κ=10", "rec κ=10", "ISSL dissl"); None
+    for a flow run."""
+    a = ds.attrs
+    simulator = str(a.get("simulator", "flow"))
+    if simulator == "sgd":
+        return "SGD"
+    if simulator == "er":
+        kappa = a.get("kappa", a.get("er_kappa"))
+        name = "ER" if str(a.get("objective", "er")) == "er" else "rec"
+        return f"{name} κ={_num(kappa)}" if not _unset(kappa) else name
+    if simulator == "issl":
+        return f"ISSL {a.get('objective', a.get('issl_objective', '?'))}"
+    return None
 
 
 def _num(value: Any) -> str:
@@ -80,9 +99,18 @@ def run_settings(ds: xr.Dataset) -> dict[str, str]:
         return out
     out["source"] = "simulation"
     out["encoder"] = str(a.get("model", "?"))
+    method = simulation_method(ds)
+    if method is not None:
+        out["method"] = method
+        for key in ("lr", "batch_size"):
+            if not _unset(a.get(key)):
+                out[key] = _num(a[key])
+    if a.get("simulator") == "issl":  # the linear BYOL settings do not apply
+        out["seed"] = _num(a.get("seed", 0))
+        return out
     if a.get("data", "isotropic") != "isotropic":
         out["dataset"] = str(a.get("data"))
-    out["loss"] = str(a.get("loss", "euclidean"))
+    out["loss"] = "vMF reconstruction" if a.get("simulator") == "er" else str(a.get("loss", "euclidean"))
     predictor = str(a.get("predictor", "?"))
     out["predictor"] = predictor
     out["stop_gradient"] = str(a.get("stop_gradient", "target"))
@@ -104,7 +132,7 @@ def run_settings(ds: xr.Dataset) -> dict[str, str]:
             out["tau0"] = _num(a["tau0"])
     if predictor in ("trained", "symmetric") and "alpha_p" in a:
         out["alpha_p"] = _num(a["alpha_p"])
-    if a.get("model") == "full" and a.get("init", "random") == "random" and "seed" in a:
+    if (a.get("model") == "full" and a.get("init", "random") == "random" or method is not None) and "seed" in a:
         out["seed"] = _num(a["seed"])
     return out
 
@@ -142,7 +170,11 @@ def run_header(ds: xr.Dataset) -> str:
                  + (f", EMA {_num(a.get('train_ema_momentum'))}" if s["target"] == "ema" else "")
                  + f", batch {s.get('batch_size', '?')}{length}; flow rates " + ", ".join(r for r in rates if r))
         return f"{line1}\n{line2}"
-    parts = [f"{s['encoder']} model"]
+    if s["encoder"] == "issl":
+        return (f"simulation: {s['method']} on class-structured data, lr {s.get('lr', '?')}, batch "
+                f"{s.get('batch_size', '?')}, seed {s.get('seed', '?')}")
+    parts = [f"{s['encoder']} model"] if "method" not in s else [
+        f"{s['method']} (lr {s.get('lr', '?')}, batch {s.get('batch_size', '?')}), {s['encoder']} model"]
     if "dataset" in s:
         parts.append(f"data={s['dataset']}")
     parts += [f"target={s['target']}", f"sg={s['stop_gradient']}"]

@@ -124,7 +124,10 @@ class SGDSettings:
     def flow_config(self, config: Config) -> Config:
         """The gradient-flow `Config` that a discrete run of these settings on `config` follows: its
         rates replaced by `flow_rates()` (THEORY.md §1), t_max = steps x time per step, and the
-        linear save grid of the run (`n_saves` times)."""
+        linear save grid of the run (`n_saves` times). A config with `discrete=True` takes these
+        settings as its own training fields instead (it derives the same rates and grid from them)."""
+        if config.discrete:  # a config of a sampled run derives its rates from its own training settings
+            return config.replace(**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
         rates = self.flow_rates()
         return config.replace(alpha_p=rates.alpha_p, beta=rates.beta, eta=rates.eta, eta_p=rates.eta_p,
                               t_max=self.steps * rates.time_per_step, n_save=self.n_saves,

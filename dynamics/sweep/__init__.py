@@ -24,3 +24,6 @@ from ._summary import NOT_CONVERGED_WARN_FRACTION as NOT_CONVERGED_WARN_FRACTION
 from ._summary import NotConvergedWarning as NotConvergedWarning
 from ._summary import convergence_note as convergence_note
 from ._summary import suggested_t_max as suggested_t_max
+from ._sampled import check_sweep_sampled as check_sweep_sampled
+from ._sampled import seed_summary as seed_summary
+from ._sampled import sweep_sampled as sweep_sampled

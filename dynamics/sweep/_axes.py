@@ -8,7 +8,8 @@ from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from ..config import CHOICES, CROSS_CHECKED, MATRIX_FIELDS, MAX_AXIS_POINTS, MAX_SEED, VECTOR_FIELDS, Config, ConfigError, format_bytes
+from ..config import (CHOICES, CROSS_CHECKED, MATRIX_FIELDS, MAX_AXIS_POINTS, MAX_SEED, SAMPLED_FIELDS, VECTOR_FIELDS,
+                      Config, ConfigError, format_bytes)
 
 __all__ = ["Axis", "parse_axis", "make_axes", "UNSWEEPABLE", "UNSWEEPABLE_REASONS", "sweepable_fields"]
 
@@ -21,13 +22,17 @@ _SHARED = ("every point of a sweep shares one time grid and one integrator setti
 UNSWEEPABLE_REASONS: dict[str, str] = {
     **{name: _SHAPES for name in ("model", "n1", "n2", "n_save", "save_spacing", "dtype", "solver", "max_steps",
                                    "data", "init", "basis", "n_samples") + MATRIX_FIELDS + VECTOR_FIELDS},
+    **{name: "a setting of the sampled simulators: sweep it around a base config that runs one (--discrete, "
+             "--objective er/rec or --model issl)" for name in SAMPLED_FIELDS},
+    **{name: "it changes which simulator runs (or a yes/no setting of one); run one sweep per value"
+       for name in ("objective", "discrete", "decoupled", "plugin")},
     **{name: _SHARED.format(name=name, flag=name.replace("_", "-"))
        for name in ("t_max", "rtol", "atol", "divergence_threshold")},
 }
 #: Fields that cannot be grid axes (see `UNSWEEPABLE_REASONS`).
 UNSWEEPABLE = tuple(UNSWEEPABLE_REASONS)
 
-_INT_FIELDS = {f.name for f in dataclasses.fields(Config) if f.type in ("int", int)}
+_INT_FIELDS = {f.name for f in dataclasses.fields(Config) if f.type in ("int", int, "int | None")}
 
 
 class Axis(NamedTuple):
@@ -39,15 +44,19 @@ class Axis(NamedTuple):
 
 
 def sweepable_fields() -> list[str]:
-    """The `Config` fields that may be grid axes (every field not in `UNSWEEPABLE`)."""
+    """The `Config` fields that may be grid axes of the flow's sweeps (every field not in `UNSWEEPABLE`;
+    a sweep of a sampled simulator also takes the settings of `SAMPLED_FIELDS` but "decoupled" and
+    "plugin", see `dynamics.sweep.sweep_sampled`)."""
     return [f.name for f in dataclasses.fields(Config) if f.name not in UNSWEEPABLE]
 
 
-def _field_name(raw: str) -> str:
+def _field_name(raw: str, sampled: bool = False) -> str:
     name = raw.strip().replace("-", "_")
     known = {f.name for f in dataclasses.fields(Config)}
     if name not in known:
         raise ConfigError("param", raw, f"unknown setting; sweepable: {', '.join(sorted(sweepable_fields()))}")
+    if sampled and name in SAMPLED_FIELDS and name not in ("decoupled", "plugin"):
+        return name
     if name in UNSWEEPABLE:
         reason = UNSWEEPABLE_REASONS[name]
         hint = "" if name in ("t_max", "rtol", "atol", "divergence_threshold") else "; set it in the base config instead"
@@ -75,7 +84,7 @@ def _count(field: str, text: str) -> int:
     return n
 
 
-def parse_axis(text: str, *, seed: int = 0) -> Axis:
+def parse_axis(text: str, *, seed: int = 0, sampled: bool = False) -> Axis:
     """Parse `name=kind:spec`.
 
     - `geom:lo:hi:n`: n log-spaced values, both endpoints included (lo, hi > 0);
@@ -84,6 +93,8 @@ def parse_axis(text: str, *, seed: int = 0) -> Axis:
     - `rand:lo:hi:n[:log]`: n uniform (or log-uniform) draws, sorted, from a generator seeded by `seed`
       and the field name (reproducible).
 
+    `sampled=True` also accepts the settings of the sampled simulators (`sweep_sampled`).
+
     **Raises:** `ConfigError` naming the parameter and what is allowed.
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
@@ -91,7 +102,7 @@ def parse_axis(text: str, *, seed: int = 0) -> Axis:
     if "=" not in text:
         raise ConfigError("param", text, "must look like name=kind:spec, e.g. beta=geom:1e-3:10:64")
     raw_name, spec = text.split("=", 1)
-    name = _field_name(raw_name)
+    name = _field_name(raw_name, sampled)
     kind, _, rest = spec.partition(":")
     parts = rest.split(":") if rest else []
     if kind in ("geom", "lin"):
@@ -170,12 +181,16 @@ def _check_distinct(name: str, values: np.ndarray) -> None:
 
 def make_axes(base: Config, axes: Mapping[str, Sequence[Any]] | Sequence[Axis | str], *, seed: int = 0) -> list[Axis]:
     """Normalize user axes (a mapping name -> values, or `Axis` / axis strings) and validate every
-    value against `base` (each value must give a valid `Config`)."""
+    value against `base` (each value must give a valid `Config`). A base that runs a sampled
+    simulator also takes its settings (`SAMPLED_FIELDS`) as axes."""
+    sampled = base.simulator != "flow"
     if isinstance(axes, Mapping):
-        out = [Axis(_field_name(k), _typed(_field_name(k), _values_array(k, v)), "values") for k, v in axes.items()]
+        out = [Axis(_field_name(k, sampled), _typed(_field_name(k, sampled), _values_array(k, v)), "values")
+               for k, v in axes.items()]
     else:
-        out = [parse_axis(a, seed=seed) if isinstance(a, str) else
-               Axis(_field_name(a.name), _typed(_field_name(a.name), np.asarray(a.values)), a.spec) for a in axes]
+        out = [parse_axis(a, seed=seed, sampled=sampled) if isinstance(a, str) else
+               Axis(_field_name(a.name, sampled), _typed(_field_name(a.name, sampled), np.asarray(a.values)), a.spec)
+               for a in axes]
     names = [a.name for a in out]
     if len(set(names)) != len(names):
         raise ConfigError("param", names, "each field may be swept once")
