@@ -158,3 +158,14 @@ def test_output_into_a_closed_pipe_is_no_traceback():
     os.close(write_end)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_readme_figures_exist_and_each_plot_kind_has_one():
+    """README shows one example of each kind of figure; every image it links is in the repository."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert len(images) >= 6
+    for image in images:
+        assert (ROOT / image).is_file(), f"README links {image}, which is missing"
+    for kind in ("outcome", "trajectories", "portrait", "compare"):
+        assert any(kind in Path(image).stem for image in images), kind

@@ -34,11 +34,12 @@ ssl-dynamics simulate $C --stop-gradient online --out "$WORK/wrong.nc" || true  
 ssl-dynamics plot "$WORK/euclid.nc" "$WORK/iso.nc" "$WORK/cos.nc" "$WORK/wrong.nc" --kind compare \
     --variable eig_F --variable eig_Wp --name mechanisms $P --out "$OUT"
 
-# a training run of the theory's network, and what the theory predicts for it
-ssl-dynamics train --dataset synthetic --input-dim 8 --model linear --feature-dim 4 --predictor linear \
-    --loss euclidean --lr-schedule constant --ema-schedule constant --steps 300 --log-every 10 \
-    --no-online-probe --no-linear-probe --out "$WORK/lin"
-ssl-dynamics compare "$WORK/lin" --out "$WORK/cmp" || true   # exit 1 means "not predicted": still draw it
+# a training run of the theory's network (the assumption ladder's first rung), and what the theory predicts for it
+ssl-dynamics train --dataset synthetic --input-dim 192 --synthetic-image-size 8 --model linear --feature-dim 8 \
+    --method byol --predictor linear --predictor-init identity --predictor-init-scale 0.2 --loss euclidean \
+    --momentum 0 --weight-decay 0.02 --lr 0.01 --batch-size 256 --lr-schedule constant --ema-schedule constant \
+    --ema-momentum 0.998 --steps 1500 --log-every 50 --no-online-probe --no-linear-probe --quiet --out "$WORK/lin"
+ssl-dynamics compare "$WORK/lin" --out "$WORK/cmp"
 cp "$WORK/cmp/lin_compare.png" "$OUT/train_compare.png"
 
 # one claim as a numerical experiment
