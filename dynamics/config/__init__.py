@@ -30,3 +30,4 @@ from ._size import check_size as check_size
 from ._size import format_bytes as format_bytes
 from ._size import run_bytes as run_bytes
 from ._size import sweep_bytes as sweep_bytes
+from ._times import save_times as save_times

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._errors import ConfigError
+from ._size import check_size, run_bytes
 
 __all__ = ["Config", "CHOICES", "MATRIX_FIELDS", "VECTOR_FIELDS", "CLOSED_FORM_PREDICTORS", "POWER_PREDICTORS",
            "FIXED_PREDICTOR_ALPHA", "DEFAULT_PREDICTOR_ALPHA", "DEFAULT_PREDICTOR_EPS", "LOSSES", "MAX_SEED",
@@ -349,8 +350,6 @@ class Config:
                               " moments are matched to X and X' exactly)")
 
     def _check_size(self) -> None:
-        from ._size import check_size, run_bytes
-
         detail = f"n1 = {self.n1}, n2 = {self.n2}, n_save = {self.n_save}, model = {self.model!r}"
         if self.expectation == "sampled":
             detail += f", n_samples = {self.n_samples}"

@@ -12,15 +12,14 @@ import optax
 import xarray as xr
 from jaxtyping import Array, Float
 
-from .._simulate import save_times, with_kernel_entropy
-from ..config import Config, ConfigError, data_statistics
+from ..config import Config, ConfigError, data_statistics, save_times
 from ..flows import (BYOLState, GradientPath, PredictorStatistics, closed_form_predictor, gradient_path,
-                     initial_state, sample_statistics)
+                     initial_state, sample_statistics, ViewFactors, sample_views, view_factors)
 from ..integrate import Status, state_max_abs
+from ..objectives import with_kernel_entropy
 from ..results import full_dataset
 from ._gradient import Params, minibatch_gradients
 from ._settings import SGDSettings
-from ._views import ViewFactors, sample_views, view_factors
 
 __all__ = ["SGDHyper", "PredictorHyper", "sgd_optimizer", "sgd_step", "set_closed_form_predictor", "simulate_sgd"]
 
@@ -247,4 +246,4 @@ def simulate_sgd(config: Config, settings: SGDSettings, *, key: Array) -> xr.Dat
                                      f" statistics, set every {settings.predictor_freq} steps (T19)")
     X, XS = stats.X, stats.X + stats.Xprime
     ds = full_dataset(flow_config, save_times(flow_config), W, Wp, Wa, X, XS, status, reached, count, extra=extra)
-    return with_kernel_entropy(ds, flow_config, W)
+    return with_kernel_entropy(ds, config=flow_config, W=W)
