@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from .config import Config, save_times
 from .flows import (ModeWeights, byol_flow, flow_args, initial_modes, initial_state, mode_args,
-                    mode_predictor_record, mode_weight_flow, modes_to_weights, predictor_record)
+                    mode_predictor_record, mode_weight_flow, modes_to_weights, predictor_record, weights_to_modes)
 from .integrate import SCIPY_METHODS, Trajectory, solve, solve_scipy
 from .objectives import mode_weight_matrix, with_kernel_entropy
 from .results import full_dataset, modes_dataset
@@ -77,8 +77,7 @@ def simulate(config: Config) -> xr.Dataset:
         p, w, wa = (np.asarray(a, dtype=np.float64) for a in traj.ys)
         p = _record(lambda *y: mode_predictor_record(ModeWeights(*y), args), (p, w, wa), p,
                     np.asarray(traj.reached), dtype)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s, tau = w**2, np.where(w != 0, wa / w, np.nan)
+        _, s, tau = weights_to_modes(ModeWeights(p, w, wa))
         ds = modes_dataset(config, ts.astype(np.float64), p, s, tau, np.asarray(args.lam_d, np.float64),
                            np.asarray(args.lam_s, np.float64), int(traj.status), np.asarray(traj.reached),
                            int(traj.num_steps))

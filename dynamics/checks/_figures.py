@@ -89,7 +89,7 @@ def claim_axes(result: ClaimResult) -> tuple[str, str]:
 
 
 def _caption(result: ClaimResult, width: int) -> str:
-    from ..plots._style import wrap
+    from ..plots import wrap
 
     ev = result.evidence
     lines = [f"Claim ({result.claim.source}): {result.claim.statement}"]
@@ -121,7 +121,7 @@ def _plain(text: str) -> str:
 def _series(ax, ev) -> None:
     """The evidence's series; three or more "seed k" series on a shared x become their mean with the
     range over seeds as a band (and the seeds as thin lines)."""
-    from ..plots._style import mode_colors
+    from ..plots import mode_colors
 
     items = [(label, np.asarray(x, dtype=float), np.asarray(y, dtype=float)) for label, (x, y) in ev.series.items()]
     seeds = [it for it in items if _SEED.match(it[0])]
@@ -213,7 +213,7 @@ def claim_figure(result: ClaimResult) -> Figure:
     on a number line against the prediction, with the pass region of the tolerance shaded. Title: the
     claim id and its verdict; caption (wrapped, never cut): the statement, measured against predicted
     with the comparison, and the experiment's detail."""
-    from ..plots._style import FONT, subplots
+    from ..plots import FONT, subplots
 
     ev = result.evidence
     series = ev is not None and bool(ev.series)
@@ -234,7 +234,7 @@ def claim_figure(result: ClaimResult) -> Figure:
     else:
         quantity = getattr(ev, "y_label", None) or CLAIM_AXES.get(result.id, (None, None))[1] \
             or measured_quantity(result.claim) or "measured value"
-        from ..plots._style import wrap
+        from ..plots import wrap
 
         _number_line(ax, ev, result.passed, wrap(_plain(quantity), 90))
         ax.legend(fontsize=FONT["small"], loc="upper center", ncol=3, frameon=False, bbox_to_anchor=(0.5, 1.0))

@@ -179,7 +179,7 @@ def _json_safe(row: dict) -> dict:
 
 def write_report(results: Sequence[ClaimResult], header: dict, path: str | Path) -> Path:
     """Write the JSON report to `path` atomically (temporary file, then rename)."""
-    from ..results._io import atomic_write
+    from ..results import atomic_write
 
     text = json.dumps(report_dict(results, header), indent=2, allow_nan=False, default=_json_default)
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text + "\n"), suffix=".json")

@@ -4,6 +4,7 @@ predictors (T20)-(T21), IsoLoss (T23) and the cosine mean field (T25) of §6-§8
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from ..config import POWER_PREDICTORS
@@ -155,6 +156,10 @@ def modes_to_weights(y: ModeState) -> ModeWeights:
 
 
 def weights_to_modes(y: ModeWeights) -> ModeState:
-    """(p, w, w_a) -> (p, s, tau) with s = w^2, tau = w_a / w (NaN where w = 0)."""
+    """(p, w, w_a) -> (p, s, tau) with s = w^2, tau = w_a / w (NaN where w = 0). numpy arrays (saved
+    trajectories on the host) give numpy arrays in their own dtype; jax arrays give jax arrays."""
+    if all(isinstance(a, np.ndarray) for a in (y.p, y.w, y.wa)):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return ModeState(y.p, y.w**2, np.where(y.w != 0, y.wa / y.w, np.nan))
     safe = jnp.where(y.w == 0, jnp.nan, y.w)
     return ModeState(y.p, y.w**2, y.wa / safe)
