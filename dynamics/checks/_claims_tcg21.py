@@ -11,6 +11,9 @@ per setting (per-lane rates broadcast on the mode axis, padded to a fixed number
 compiled solve serves every claim of a gradient path), and compare with
 (T14), (T17) typed here, the symbolic layer, or orderings predicted by THEORY.md §5. Library
 functions are looked up through their modules at call time, so tests can patch them.
+
+Length: over 400 lines on purpose: one module per paper, and [TCG21] has 24 claims (one experiment each, with its
+docstring); the helpers shared with other papers live in `_helpers.py`.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Every field is a plain scalar, string or tuple, so a `Config` round-trips through TOML, JSON and the
 attributes of a result file. Symbols follow THEORY.md: (T2)-(T4) for the rates, (T6) for the balanced
 initialization, (T11)-(T13)/(T13b) for the eigenmode model.
+
+Length: over 400 lines on purpose: `Config` holds every field and its check in one frozen class (equinox's
+"all fields and `__init__` in one class"); the size guard, data statistics and file reading are apart.
 """
 
 from __future__ import annotations
