@@ -67,9 +67,9 @@ def simulate(config: Config) -> xr.Dataset:
             W, Wp, Wa = (np.asarray(a, dtype=np.float64) for a in traj.ys)
             Wp = _record(lambda W_, Wp_, Wa_: predictor_record(W_, Wp_, Wa_, args), (W, Wp, Wa), Wp,
                          np.asarray(traj.reached), dtype)
-            ds = full_dataset(config, ts.astype(np.float64), W, Wp, Wa, np.asarray(args.X, np.float64),
-                              np.asarray(args.XS, np.float64), int(traj.status), np.asarray(traj.reached),
-                              int(traj.num_steps))
+            ds = full_dataset(config, ts=ts.astype(np.float64), W=W, Wp=Wp, Wa=Wa, X=np.asarray(args.X, np.float64),
+                              XS=np.asarray(args.XS, np.float64), status=int(traj.status),
+                              reached=np.asarray(traj.reached), num_steps=int(traj.num_steps))
             return with_kernel_entropy(ds, config=config, W=W)
         args = mode_args(config, dtype)
         y0 = jax.tree_util.tree_map(np.asarray, modes_to_weights(initial_modes(config, dtype)))
@@ -78,7 +78,7 @@ def simulate(config: Config) -> xr.Dataset:
         p = _record(lambda *y: mode_predictor_record(ModeWeights(*y), args), (p, w, wa), p,
                     np.asarray(traj.reached), dtype)
         _, s, tau = weights_to_modes(ModeWeights(p, w, wa))
-        ds = modes_dataset(config, ts.astype(np.float64), p, s, tau, np.asarray(args.lam_d, np.float64),
-                           np.asarray(args.lam_s, np.float64), int(traj.status), np.asarray(traj.reached),
-                           int(traj.num_steps))
+        ds = modes_dataset(config, ts=ts.astype(np.float64), p=p, s=s, tau=tau,
+                           lam_d=np.asarray(args.lam_d, np.float64), lam_s=np.asarray(args.lam_s, np.float64),
+                           status=int(traj.status), reached=np.asarray(traj.reached), num_steps=int(traj.num_steps))
         return with_kernel_entropy(ds, config=config, W=mode_weight_matrix(config, w))

@@ -7,7 +7,6 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from ..config import POWER_PREDICTORS
 from ._predictors import mode_closed_form_predictor
 from ._state import ModeArgs, ModeState, ModeWeights
 
@@ -21,9 +20,6 @@ def _mode_predictor(p: Array, f: Array, c: Array, cto: Array, args: ModeArgs) ->
         return jnp.ones_like(p)
     if not path.predictor_is_closed_form:
         return p
-    if args.predictor_eps is None or (path.predictor in POWER_PREDICTORS and args.predictor_alpha is None):
-        raise ValueError(f"predictor = {path.predictor!r} needs ModeArgs.predictor_alpha and predictor_eps;"
-                         " build the arguments with dynamics.flows.mode_args(config)")
     return mode_closed_form_predictor(path.predictor, f, c, cto, args.predictor_alpha, args.predictor_eps,
                                       path.eps_convention)
 
@@ -34,11 +30,6 @@ def mode_predictor_in_use(p: Array, w: Array, wa: Array, args: ModeArgs) -> Floa
     $c_{to,j} = \lambda_d w_{a,j} w_j$ (`mode_closed_form_predictor`; normalizations over the modes
     on the last axis). `wa` is the target in use (w itself for SimSiam)."""
     return _mode_predictor(p, args.lam_d * w**2, args.lam_s * w**2, args.lam_d * wa * w, args)
-
-
-def _check_mode_expectation(args: ModeArgs) -> None:
-    if args.path.expectation == "sampled":
-        raise ValueError("expectation = 'sampled' needs the full model (the view pairs live in input space)")
 
 
 def mode_flow(t: Float[Array, ""], y: ModeState, args: ModeArgs) -> ModeState:
@@ -66,7 +57,6 @@ def mode_flow(t: Float[Array, ""], y: ModeState, args: ModeArgs) -> ModeState:
     all modes of a run must sit on the last axis of one state.
     """
     path = args.path
-    _check_mode_expectation(args)
     s, tau = y.s, y.tau
     p = _mode_predictor(y.p, args.lam_d * s, args.lam_s * s, args.lam_d * tau * s, args)
     g = -args.eta * jnp.ones_like(s)
@@ -117,7 +107,6 @@ def mode_weight_flow(t: Float[Array, ""], y: ModeWeights, args: ModeArgs) -> Mod
     forms and the mean field: keep all modes of a run on the last axis of one state.
     """
     path = args.path
-    _check_mode_expectation(args)
     w = y.w
     wa = w if path.target == "online" else y.wa
     p = mode_predictor_in_use(y.p, w, wa, args)

@@ -149,8 +149,8 @@ def simulate_er(config: Config, settings: SGDSettings, er: ERSettings = ERSettin
         "er_key": [int(k) for k in key_data],
         **settings.flat_attrs(), **er.flat_attrs(),
     }
-    ds = full_dataset(flow_config, save_times(flow_config), W, Wp, Wa, stats.X, stats.X + stats.Xprime,
-                      int(status), reached, int(count), extra=extra)
+    ds = full_dataset(flow_config, ts=save_times(flow_config), W=W, Wp=Wp, Wa=Wa, X=stats.X, XS=stats.X + stats.Xprime,
+                      status=int(status), reached=reached, num_steps=int(count), extra=extra)
     ds["kernel_entropy"] = ("time", entropy, {"long_name": "vMF kernel entropy of W x1 / |W x1| (T28)",
                                               "units": "nats", "kappa": er.kappa})
     ds["reconstruction"] = ("time", rec, {"long_name": "vMF reconstruction of the target view (T27)",

@@ -245,5 +245,6 @@ def simulate_sgd(config: Config, settings: SGDSettings, *, key: Array) -> xr.Dat
         extra["predictor_record"] = (f"closed form {config.predictor} of an EMA (rho {settings.rho:g}) of minibatch"
                                      f" statistics, set every {settings.predictor_freq} steps (T19)")
     X, XS = stats.X, stats.X + stats.Xprime
-    ds = full_dataset(flow_config, save_times(flow_config), W, Wp, Wa, X, XS, status, reached, count, extra=extra)
+    ds = full_dataset(flow_config, ts=save_times(flow_config), W=W, Wp=Wp, Wa=Wa, X=X, XS=XS, status=status,
+                      reached=reached, num_steps=count, extra=extra)
     return with_kernel_entropy(ds, config=flow_config, W=W)
