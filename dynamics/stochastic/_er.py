@@ -12,18 +12,16 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import xarray as xr
 from jaxtyping import Array
 
 from ..config import Config, ConfigError, data_statistics, save_times
 from ..flows import BYOLState, GradientPath, gradient_path, initial_state, sample_views, view_factors
-from ..integrate import Status
 from ..objectives import ERSettings, er_minibatch_loss, kernel_entropy, vmf_reconstruction
 from ..results import full_dataset
 from ._gradient import Params
 from ._settings import SGDSettings
-from ._sgd import SGDHyper, sgd_optimizer
+from ._sgd import SGDHyper, apply_gradients, scan_steps, sgd_optimizer
 
 __all__ = ["er_minibatch_gradients", "simulate_er"]
 
@@ -48,36 +46,17 @@ def er_minibatch_gradients(state: BYOLState, x1: Array, x2: Array, path: Gradien
 def _run(state0, factors, hyper, key, threshold, entropy_weight, *, path, decoupled, batch_size, n_segments,
          save_every, kappa, plugin, fixed):
     optimizer = sgd_optimizer(hyper, path, decoupled)
-    ok, diverged, nonfinite = (jnp.int32(s) for s in (Status.ok, Status.diverged, Status.nonfinite))
     batch_key, key = jax.random.split(key)
     fixed_batch = sample_views(batch_key, factors, batch_size)
 
-    def advance(operand):
-        state, opt_state, key, _ = operand
-        key, sub = jax.random.split(key)
+    def step(state, opt_state, aux, count, sub):
         x1, x2 = fixed_batch if fixed else sample_views(sub, factors, batch_size)
         grads = er_minibatch_gradients(state, x1, x2, path, entropy_weight, kappa, plugin)
-        updates, opt_state = optimizer.update(grads, opt_state, Params(state.W, state.Wp))
-        params = optax.apply_updates(Params(state.W, state.Wp), updates)
-        Wa = params.W if path.target == "online" else optax.incremental_update(
-            params.W, state.Wa, 1.0 - hyper.ema_momentum)
-        state = BYOLState(params.W, params.Wp, Wa)
-        size = jnp.max(jnp.stack([jnp.max(jnp.abs(a)) for a in state]))
-        code = jnp.where(jnp.isfinite(size), jnp.where(size > threshold, diverged, ok), nonfinite)
-        return state, opt_state, key, code
+        state, opt_state = apply_gradients(state, opt_state, grads, hyper, optimizer, path)
+        return state, opt_state, aux
 
-    def step(carry, _):
-        state, opt_state, key, code, count = carry
-        state, opt_state, key, code = jax.lax.cond(code == ok, advance, lambda o: o, (state, opt_state, key, code))
-        return (state, opt_state, key, code, count + (code == ok).astype(jnp.int32)), None
-
-    def segment(carry, _):
-        carry, _ = jax.lax.scan(step, carry, None, length=save_every)
-        return carry, (carry[0], carry[3] == ok)
-
-    carry0 = (state0, optimizer.init(Params(state0.W, state0.Wp)), key, ok, jnp.int32(0))
-    carry, (states, alive) = jax.lax.scan(segment, carry0, None, length=n_segments)
-    return states, alive, carry[3], carry[4]
+    return scan_steps(step, state0, optimizer.init(Params(state0.W, state0.Wp)), (), key, threshold,
+                      n_segments=n_segments, save_every=save_every)
 
 
 @partial(jax.jit, static_argnames=("kappa", "plugin"))
