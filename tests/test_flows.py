@@ -172,8 +172,6 @@ def test_flow_and_mode_args_check_their_invariants_when_built():
                  **rates)
     with pytest.raises(ValueError, match="x1 and x2"):
         FlowArgs(X=jnp.eye(2), XS=jnp.eye(2), path=GradientPath(expectation="sampled"), **rates)
-    with pytest.raises(ValueError, match="needs the full model"):
-        ModeArgs(lam_d=jnp.ones(2), lam_s=jnp.ones(2), path=GradientPath(expectation="sampled"), **rates)
     # a complete set is accepted
     ModeArgs(lam_d=jnp.ones(2), lam_s=jnp.ones(2), path=GradientPath(predictor="power"), predictor_alpha=jnp.asarray(0.5),
              predictor_eps=jnp.asarray(0.0), **rates)

@@ -32,6 +32,11 @@ def mode_predictor_in_use(p: Array, w: Array, wa: Array, args: ModeArgs) -> Floa
     return _mode_predictor(p, args.lam_d * w**2, args.lam_s * w**2, args.lam_d * wa * w, args)
 
 
+def _check_mode_expectation(args: ModeArgs) -> None:
+    if args.path.expectation == "sampled":
+        raise ValueError("expectation = 'sampled' needs the full model (the view pairs live in input space)")
+
+
 def mode_flow(t: Float[Array, ""], y: ModeState, args: ModeArgs) -> ModeState:
     r"""d(p_j, s_j, tau_j)/dt for every mode, THEORY.md (T11)-(T13), generalized as in (T13b), with
     the losses and closed-form predictors of §6-§8.
@@ -57,6 +62,7 @@ def mode_flow(t: Float[Array, ""], y: ModeState, args: ModeArgs) -> ModeState:
     all modes of a run must sit on the last axis of one state.
     """
     path = args.path
+    _check_mode_expectation(args)
     s, tau = y.s, y.tau
     p = _mode_predictor(y.p, args.lam_d * s, args.lam_s * s, args.lam_d * tau * s, args)
     g = -args.eta * jnp.ones_like(s)
@@ -107,6 +113,7 @@ def mode_weight_flow(t: Float[Array, ""], y: ModeWeights, args: ModeArgs) -> Mod
     forms and the mean field: keep all modes of a run on the last axis of one state.
     """
     path = args.path
+    _check_mode_expectation(args)
     w = y.w
     wa = w if path.target == "online" else y.wa
     p = mode_predictor_in_use(y.p, w, wa, args)

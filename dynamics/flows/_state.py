@@ -139,8 +139,6 @@ class ModeArgs(eqx.Module):
 
     def __check_init__(self):
         _check_predictor_params(self, "ModeArgs", "mode_args")
-        if self.path.expectation == "sampled":
-            raise ValueError("expectation = 'sampled' needs the full model (the view pairs live in input space)")
 
 
 def _check_predictor_params(args: FlowArgs | ModeArgs, name: str, builder: str) -> None:
