@@ -14,12 +14,12 @@ from . import results as results
 from . import stochastic as stochastic
 from . import symbolic as symbolic
 from . import theory as theory
-from ._simulate import save_times as save_times
 from ._simulate import simulate as simulate
 from ._version import __version__ as __version__
 from .config import Config as Config
 from .config import ConfigError as ConfigError
 from .config import discrete_to_flow as discrete_to_flow
+from .config import save_times as save_times
 from .integrate import Status as Status
 from .results import open_run as open_run
 from .sweep import open_sweep as open_sweep

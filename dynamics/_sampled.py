@@ -89,7 +89,7 @@ def _issl_result(config: Config, ds: xr.Dataset) -> xr.Dataset:
 
 def simulate_sampled(config: Config) -> xr.Dataset:
     """Run a config whose `simulator` is "sgd" (`dynamics.stochastic.simulate_sgd`), "er"
-    (`dynamics.objectives.simulate_er`) or "issl" (`dynamics.issl.simulate_issl`) with the key
+    (`dynamics.stochastic.simulate_er`) or "issl" (`dynamics.issl.simulate_issl`) with the key
     `jax.random.key(config.seed)`, and record the config in the result's attributes."""
     key = jax.random.key(config.seed)
     if config.simulator == "sgd":
@@ -97,7 +97,7 @@ def simulate_sampled(config: Config) -> xr.Dataset:
 
         ds = simulate_sgd(config, sgd_settings(config), key=key)
     elif config.simulator == "er":
-        from .objectives import simulate_er
+        from .stochastic import simulate_er
 
         ds = simulate_er(config, sgd_settings(config), er_settings(config), key=key)
     elif config.simulator == "issl":

@@ -7,21 +7,15 @@ import xarray as xr
 import jax
 import jax.numpy as jnp
 
-from .config import Config
+from ._sampled import simulate_sampled
+from .config import Config, save_times
 from .flows import (ModeWeights, byol_flow, flow_args, initial_modes, initial_state, mode_args,
-                    mode_predictor_record, mode_weight_flow, modes_to_weights, predictor_record)
+                    mode_predictor_record, mode_weight_flow, modes_to_weights, predictor_record, weights_to_modes)
 from .integrate import SCIPY_METHODS, Trajectory, solve, solve_scipy
-from .results import full_dataset, kernel_entropy_series, mode_weight_matrix, modes_dataset
+from .objectives import mode_weight_matrix, with_kernel_entropy
+from .results import full_dataset, modes_dataset
 
-__all__ = ["simulate", "save_times", "with_kernel_entropy"]
-
-
-def save_times(config: Config) -> np.ndarray:
-    """The saved time grid: `n_save` points, linear from 0 or log-spaced from t_max * 1e-4 (with 0
-    prepended) up to `t_max`."""
-    if config.save_spacing == "linear":
-        return np.linspace(0.0, config.t_max, config.n_save)
-    return np.concatenate([[0.0], np.geomspace(config.t_max * 1e-4, config.t_max, config.n_save - 1)])
+__all__ = ["simulate"]
 
 
 def _integrate(config: Config, vector_field, y0, args, ts: np.ndarray) -> Trajectory:
@@ -43,14 +37,6 @@ def _record(fn, ys: tuple, current: np.ndarray, reached: np.ndarray, dtype) -> n
         rows = tuple(jnp.asarray(a[reached], dtype) for a in ys)
         out[reached] = np.asarray(fn(*rows), dtype=np.float64)
     return out
-
-
-def with_kernel_entropy(ds: xr.Dataset, config: Config, W: np.ndarray) -> xr.Dataset:
-    """Add the `kernel_entropy` diagnostic (T28 of the normalized embeddings W(t) x over fixed
-    inputs, `dynamics.results.kernel_entropy_series`) to a result."""
-    values, attrs = kernel_entropy_series(config, W)
-    ds["kernel_entropy"] = ("time", values, attrs)
-    return ds
 
 
 def simulate(config: Config) -> xr.Dataset:
@@ -78,8 +64,6 @@ def simulate(config: Config) -> xr.Dataset:
     `status`, never raised.
     """
     if config.simulator != "flow":
-        from ._sampled import simulate_sampled  # the sampled simulators import this module
-
         return simulate_sampled(config)
     dtype = np.float64 if config.dtype == "float64" else np.float32
     with jax.enable_x64(config.dtype == "float64"):
@@ -90,19 +74,18 @@ def simulate(config: Config) -> xr.Dataset:
             W, Wp, Wa = (np.asarray(a, dtype=np.float64) for a in traj.ys)
             Wp = _record(lambda W_, Wp_, Wa_: predictor_record(W_, Wp_, Wa_, args), (W, Wp, Wa), Wp,
                          np.asarray(traj.reached), dtype)
-            ds = full_dataset(config, ts.astype(np.float64), W, Wp, Wa, np.asarray(args.X, np.float64),
-                              np.asarray(args.XS, np.float64), int(traj.status), np.asarray(traj.reached),
-                              int(traj.num_steps))
-            return with_kernel_entropy(ds, config, W)
+            ds = full_dataset(config, ts=ts.astype(np.float64), W=W, Wp=Wp, Wa=Wa, X=np.asarray(args.X, np.float64),
+                              XS=np.asarray(args.XS, np.float64), status=int(traj.status),
+                              reached=np.asarray(traj.reached), num_steps=int(traj.num_steps))
+            return with_kernel_entropy(ds, config=config, W=W)
         args = mode_args(config, dtype)
         y0 = jax.tree_util.tree_map(np.asarray, modes_to_weights(initial_modes(config, dtype)))
         traj = _integrate(config, mode_weight_flow, y0, args, ts)
         p, w, wa = (np.asarray(a, dtype=np.float64) for a in traj.ys)
         p = _record(lambda *y: mode_predictor_record(ModeWeights(*y), args), (p, w, wa), p,
                     np.asarray(traj.reached), dtype)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s, tau = w**2, np.where(w != 0, wa / w, np.nan)
-        ds = modes_dataset(config, ts.astype(np.float64), p, s, tau, np.asarray(args.lam_d, np.float64),
-                           np.asarray(args.lam_s, np.float64), int(traj.status), np.asarray(traj.reached),
-                           int(traj.num_steps))
-        return with_kernel_entropy(ds, config, mode_weight_matrix(config, w))
+        _, s, tau = weights_to_modes(ModeWeights(p, w, wa))
+        ds = modes_dataset(config, ts=ts.astype(np.float64), p=p, s=s, tau=tau,
+                           lam_d=np.asarray(args.lam_d, np.float64), lam_s=np.asarray(args.lam_s, np.float64),
+                           status=int(traj.status), reached=np.asarray(traj.reached), num_steps=int(traj.num_steps))
+        return with_kernel_entropy(ds, config=config, W=mode_weight_matrix(config, w))

@@ -3,8 +3,8 @@ and each fails when the model it measures is perturbed (a negative control per c
 
 The perturbations wrap the vector field (or the closed-form predictor) at the place the claim's
 pipeline looks it up: `dynamics._simulate.mode_weight_flow` / `byol_flow` for runs through
-`dynamics.simulate`, `dynamics.flows._full.byol_flow` for the (T23) iteration and
-`dynamics.flows._predictors.closed_form_predictor` for the least-squares eigenvalues. Each is small
+`dynamics.simulate`, `dynamics.flows.byol_flow` for the (T23) iteration and
+`dynamics.flows.closed_form_predictor` for the least-squares eigenvalues. Each is small
 (a 1-10% change of one coefficient, or one term of the gradient path) and changes exactly the number
 that the claim compares with its closed form."""
 
@@ -17,8 +17,7 @@ import numpy as np
 import pytest
 
 import dynamics._simulate as simulate_module
-import dynamics.flows._full as full_module
-import dynamics.flows._predictors as predictor_module
+import dynamics.flows as flows_module
 from dynamics.checks import Context, registry, verdict
 
 MINE = sorted(i for i in registry() if i.startswith(("hlz23.", "rtt23.")))
@@ -93,12 +92,12 @@ def full_predictor_eps(eps):
 
 
 def lstsq_eps(eps):
-    f = predictor_module.closed_form_predictor
+    f = flows_module.closed_form_predictor
 
     def perturbed(kind, stats, alpha, e, convention="after_power"):
         return f(kind, stats, alpha, jnp.asarray(eps), convention)
 
-    return lambda mp: mp.setattr(predictor_module, "closed_form_predictor", perturbed)
+    return lambda mp: mp.setattr(flows_module, "closed_form_predictor", perturbed)
 
 
 #: One negative control per claim: the perturbation and why it must fail the claim.
@@ -116,7 +115,7 @@ NEGATIVE_CONTROLS = {
     "hlz23.weight_decay.isoloss_lambda_star": extra_decay(0.01),  # lambda*_r moves
     "rtt23.lstsq.projector_eigenvalues": lstsq_eps(0.3),  # ridge eigenvalues tau c/(c + 0.3)
     "rtt23.trained_predictor.approaches_ridge": predictor_decay_doubled(),  # fixed point at eps = 2 eta_p
-    "rtt23.isoloss_iteration.orthonormalizes": full_extra_decay(0.1, full_module),  # W W^T -> 0.9/(1+s2)
+    "rtt23.isoloss_iteration.orthonormalizes": full_extra_decay(0.1, flows_module),  # W W^T -> 0.9/(1+s2)
     "rtt23.table.power_normalized_euclidean": scale_lam_s(1.1),  # rate 2(1.65 - 1)
     "rtt23.table.directpred_euclidean": scale_lam_s(1.1),  # rate 2(1+eps)(1.65(1+eps) - 1)
     "rtt23.table.inverse_sqrt_euclidean": scale_lam_s(1.1),  # lambda_u moves by 11%

@@ -20,7 +20,6 @@ import pytest
 jax.config.update("jax_enable_x64", True)
 
 import dynamics.flows as flows  # noqa: E402
-import dynamics.flows._full as full  # noqa: E402
 import dynamics.stochastic as stochastic  # noqa: E402
 import dynamics.symbolic as symbolic  # noqa: E402
 from dynamics.checks import Context, registry, verdict  # noqa: E402
@@ -63,7 +62,7 @@ def _sgd_with_predictor_decay_equal_to_wd():
 
 def _predictor_against_its_gradient():
     """Patch for `byol_flow`: dWp/dt sign-flipped (the predictor runs away from alignment, T8)."""
-    original = full.byol_flow
+    original = flows.byol_flow
 
     def patched(t, y, args):
         d = original(t, y, args)
@@ -82,7 +81,7 @@ def _parabola_with_larger_eta():
     return "parabola_system", patched
 
 
-_MODULES = {"byol_flow": full, "flow_args": flows, "ModeArgs": flows, "simulate_sgd": stochastic,
+_MODULES = {"byol_flow": flows, "flow_args": flows, "ModeArgs": flows, "simulate_sgd": stochastic,
             "parabola_system": symbolic}
 
 # claim id -> the perturbation that must make it fail (what changes, and why it must be detected)

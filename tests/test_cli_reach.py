@@ -15,7 +15,8 @@ from dynamics.cli._main import main
 from dynamics.config import ConfigError
 from dynamics.config._reach import ER_DEFAULTS, ISSL_DEFAULTS, SGD_DEFAULTS
 from dynamics.issl import ISSLSettings, simulate_issl
-from dynamics.objectives import ERSettings, simulate_er
+from dynamics.objectives import ERSettings
+from dynamics.stochastic import simulate_er
 from dynamics.results import read_netcdf
 from dynamics.stochastic import SGDSettings, simulate_sgd
 

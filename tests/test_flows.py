@@ -160,3 +160,18 @@ def test_expected_loss_matches_a_sampled_mean():
     se = per.std() / np.sqrt(per.size)
     # 5 standard errors: a false failure has probability < 1e-6
     assert abs(per.mean() - float(expected_loss(y.W, y.Wp, y.Wa, args.X, args.XS))) < 5 * se
+
+
+def test_flow_and_mode_args_check_their_invariants_when_built():
+    # the arguments are refused when they are built (`__check_init__`), not when the flow is traced
+    rates = {k: jnp.asarray(0.1) for k in ("alpha_p", "beta", "eta", "eta_p")}
+    with pytest.raises(ValueError, match="predictor_alpha and predictor_eps"):
+        FlowArgs(X=jnp.eye(2), XS=jnp.eye(2), path=GradientPath(predictor="directpred"), **rates)
+    with pytest.raises(ValueError, match="predictor_alpha and predictor_eps"):
+        ModeArgs(lam_d=jnp.ones(2), lam_s=jnp.ones(2), path=GradientPath(predictor="power"), predictor_eps=jnp.asarray(0.0),
+                 **rates)
+    with pytest.raises(ValueError, match="x1 and x2"):
+        FlowArgs(X=jnp.eye(2), XS=jnp.eye(2), path=GradientPath(expectation="sampled"), **rates)
+    # a complete set is accepted
+    ModeArgs(lam_d=jnp.ones(2), lam_s=jnp.ones(2), path=GradientPath(predictor="power"), predictor_alpha=jnp.asarray(0.5),
+             predictor_eps=jnp.asarray(0.0), **rates)

@@ -32,11 +32,10 @@ from dynamics.objectives import (  # noqa: E402
     kernel_log_densities,
     log_bessel_iv,
     log_vmf_normalizer,
-    simulate_er,
     trajectory_kernel_entropy,
     vmf_reconstruction,
 )
-from dynamics.stochastic import SGDSettings  # noqa: E402
+from dynamics.stochastic import SGDSettings, simulate_er  # noqa: E402
 
 KAPPA = 10.0
 

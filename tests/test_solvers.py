@@ -102,3 +102,11 @@ def test_scipy_reference_matches_closed_form_exponential():
     ts = np.linspace(0.0, 2.0, 5)
     traj = solve_scipy(lambda t, y, a: -a * y, jnp.ones(2), jnp.asarray(0.7), ts, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(traj.ys[:, 0], np.exp(-0.7 * ts), rtol=1e-8)
+
+
+def test_config_solver_choices_are_the_integrators_solvers():
+    # one list of solver names: what `Config` accepts is exactly what `dynamics.integrate` can run
+    from dynamics.config import CHOICES
+    from dynamics.integrate import SCIPY_METHODS, SOLVERS
+
+    assert CHOICES["solver"] == (*SOLVERS, *SCIPY_METHODS)

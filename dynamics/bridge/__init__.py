@@ -15,10 +15,14 @@ from typing import Any
 
 from ._config import METHODS as METHODS
 from ._config import MODELS as MODELS
+from ._config import TRAIN_CHOICES as TRAIN_CHOICES
 from ._config import TrainConfig as TrainConfig
 
 _LAZY = {"train": "._train", "RUN_FILES": "._train", "LONG_NAMES": "._log", "flow_config": "._flow",
-         "training_config": "._flow"}
+         "training_config": "._flow",
+         # the pieces of a training step that `dynamics.compare`'s preflight and the CLI reuse
+         "prepare_run": "._train", "build_log": "._log", "spectral_row": "._measure", "replicate": "._parallel",
+         "to_host": "._parallel", "initialize_distributed": "._parallel"}
 
 
 def __getattr__(name: str) -> Any:
@@ -29,4 +33,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["METHODS", "MODELS", "TrainConfig", "train", "RUN_FILES", "LONG_NAMES", "flow_config", "training_config"]
+__all__ = ["METHODS", "MODELS", "TRAIN_CHOICES", "TrainConfig", "train", "RUN_FILES", "LONG_NAMES", "flow_config",
+           "training_config", "prepare_run", "build_log", "spectral_row", "replicate", "to_host", "initialize_distributed"]

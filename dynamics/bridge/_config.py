@@ -5,6 +5,9 @@ the attributes of the run's log. Method names follow the simulator: a run is a `
 online network itself), a `stop_gradient` switch, a `predictor` (trained linear / symmetric / MLP,
 the identity, or one of the simulator's closed forms) and a `loss` (Euclidean (T1), cosine or their
 IsoLoss (§7)); ER (T27-T28), DISSL (T29) and CISSL (§10) add their own objectives (`_methods.py`).
+
+Length: over 400 lines on purpose: `TrainConfig` holds every field and its check in one frozen class, like
+`dynamics.config.Config`; the method table is in `_methods.py`.
 """
 
 from __future__ import annotations

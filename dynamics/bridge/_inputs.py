@@ -8,8 +8,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..flows import psd_sqrt
 from ._config import TrainConfig
-from ._synthetic import load_synthetic, psd_sqrt, synthetic_probe_views, synthetic_statistics
+from ._synthetic import load_synthetic, synthetic_probe_views, synthetic_statistics
 from .data import Dataset
 
 __all__ = ["load_run_dataset", "input_shape", "make_views", "make_clean", "probe_views", "augment_kind",

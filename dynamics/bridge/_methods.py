@@ -18,7 +18,7 @@ projections $f_1, f_2$ (the predictor input, the tower's output):
 The predictive methods have the linear theory's flow (THEORY.md §1: $t \mathrel{+}= k\,a_k / (1 - \mu)$
 with $k$ the loss scale, 2 for BYOL's cosine loss and its IsoLoss, 1 for the Euclidean ones); ER, DISSL
 and CISSL have no flow counterpart: their time axis is the same sum with $k = 1$ (for ER the convention
-of `dynamics.objectives.simulate_er`, whose objective is the same function), and their logs say
+of `dynamics.stochastic.simulate_er`, whose objective is the same function), and their logs say
 `flow_mapping = "none (...)"`.
 """
 
@@ -117,7 +117,7 @@ _MAPPED = ("THEORY.md §1 per step: t += k lr_k / (1 - mu), beta_k = (1 - gamma_
            " eta = wd / k, alpha_p = predictor_lr_mult")
 _NONE = {
     "er": "none (rec - H (T27-T28) has no linear-theory flow; time t += lr_k / (1 - mu), k = 1, the convention"
-          " of dynamics.objectives.simulate_er)",
+          " of dynamics.stochastic.simulate_er)",
     "issl": "none (DISSL / CISSL (T29, §10) have no linear-theory flow; time t += lr_k / (1 - mu), k = 1;"
             " dynamics.issl trains the same objectives on a linear encoder)",
 }

@@ -18,11 +18,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..config import Config, DataStatistics, data_statistics
-from ..flows import view_pair_sample
+from ..flows import psd_sqrt, view_pair_sample
 from ._config import TrainConfig
 from .data import Dataset
 
-__all__ = ["synthetic_data_settings", "synthetic_statistics", "load_synthetic", "synthetic_probe_views", "psd_sqrt"]
+__all__ = ["synthetic_data_settings", "synthetic_statistics", "load_synthetic", "synthetic_probe_views"]
 
 
 def synthetic_data_settings(config: TrainConfig) -> dict:
@@ -37,12 +37,6 @@ def synthetic_data_settings(config: TrainConfig) -> dict:
 def synthetic_statistics(config: TrainConfig) -> DataStatistics:
     """X and X' of the synthetic data, built by the simulator's `data_statistics`."""
     return data_statistics(Config(n2=1, **synthetic_data_settings(config)))
-
-
-def psd_sqrt(A: np.ndarray) -> np.ndarray:
-    """The symmetric PSD square root (negative round-off eigenvalues clipped to 0)."""
-    vals, vecs = np.linalg.eigh(0.5 * (A + A.T))
-    return (vecs * np.sqrt(np.clip(vals, 0.0, None))) @ vecs.T
 
 
 def _whitened(rng: np.random.Generator, n: int, d: int) -> np.ndarray:

@@ -13,6 +13,12 @@ from ._registry import Evidence as Evidence
 from ._registry import claim as claim
 from ._registry import registry as registry
 from ._registry import verdict as verdict
+from ._figures import claim_figure as claim_figure
+from ._figures import write_figures as write_figures
+from ._report import format_table as format_table
+from ._report import progress_line as progress_line
+from ._report import report_header as report_header
+from ._report import write_report as write_report
 from ._run import ClaimResult as ClaimResult
 from ._run import run as run
 from ._run import select as select

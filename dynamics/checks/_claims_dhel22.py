@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._helpers import mean_se, seeds
 from ._registry import Context, Evidence, claim
 
 C = 6
@@ -45,7 +46,7 @@ def _settings(ctx: Context, **changes):
 
 
 def _seeds(ctx: Context) -> list[int]:
-    return [ctx.seed + i for i in range(2 if ctx.quick else 4)]
+    return seeds(ctx, 2, 4)
 
 
 @functools.lru_cache(maxsize=32)
@@ -64,11 +65,6 @@ def _trained(settings, seed: int) -> _Run:
 def _runs(ctx: Context, **changes) -> list[_Run]:
     settings = _settings(ctx, **changes)
     return [_trained(settings, seed) for seed in _seeds(ctx)]
-
-
-def _mean_se(values) -> tuple[float, float]:
-    v = np.asarray(values, np.float64)
-    return float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0
 
 
 def _labelings(C: int) -> list[np.ndarray]:
@@ -111,7 +107,7 @@ def dissl_encoder_becomes_invariant(ctx: Context) -> Evidence:
     runs = _runs(ctx)
     final = [diag.within_class_var(r.W[-1], r.data) for r in runs]
     initial = [diag.within_class_var(r.W[0], r.data) for r in runs]
-    mean, se = _mean_se(final)
+    mean, se = mean_se(final)
     series = {f"seed {seed}": (r.steps, np.array([diag.within_class_var(w, r.data) for w in r.W]))
               for seed, r in zip(_seeds(ctx), runs)}
     return Evidence(measured=mean, predicted=0.0, tolerance=1e-3, compare="le", stderr=se, series=series, log_y=True,
@@ -174,7 +170,7 @@ def dissl_codes_approach_a_simplex_etf(ctx: Context) -> Evidence:
         unit = centred / np.linalg.norm(centred, axis=1, keepdims=True)
         cos = (unit @ unit.T)[~np.eye(C, dtype=bool)]
         worst_cos = max(worst_cos, float(np.max(np.abs(cos + 1.0 / (C - 1)))))
-    mean, se = _mean_se(final)
+    mean, se = mean_se(final)
     return Evidence(measured=mean, predicted=0.0, tolerance=math.sqrt(1.0 / (C - 1)), compare="le", stderr=se,
                     series=series,
                     detail="etf_distance " + ", ".join(f"{a:.2f} -> {b:.2f}" for a, b in zip(initial, final))
@@ -222,7 +218,7 @@ def narrow_encoder_probe_fails_on_some_labelings(ctx: Context) -> Evidence:
         worst.append(float(acc.min()))
         below.append(int(np.sum(acc < 1)))
         within.append(diag.within_class_var(r.W[-1], r.data))
-    mean, se = _mean_se(worst)
+    mean, se = mean_se(worst)
     return Evidence(measured=mean, predicted=1 - 1 / C, tolerance=0.02, compare="le", stderr=se,
                     detail=f"n2={NARROW_N2}: min accuracy per seed " + ", ".join(f"{v:.3f}" for v in worst)
                            + "; binary labelings below 1: " + ", ".join(map(str, below)) + " of 31; within-class "

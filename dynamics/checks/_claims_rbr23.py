@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from ._helpers import mean_se, seeds
 from ._registry import Context, Evidence, claim
 
 KAPPA = 10.0  # T28's default concentration
@@ -70,10 +71,6 @@ def _uniform_range(r: int, k: int, kappa: float = KAPPA) -> tuple[float, float]:
     return math.log(k) - math.log(mean_s * math.exp(-kappa)) + bias, bias
 
 
-def _seeds(ctx: Context, quick: int, full: int) -> list[int]:
-    return [ctx.seed + i for i in range(quick if ctx.quick else full)]
-
-
 # ------------------------------------------------------------------------------ reconstruction
 @claim("rbr23.rec.byol_identity", source="T27", paper="RBR23", quick=True,
        tolerance_reason="float64 round-off of O(kappa + |log C|) terms: 1e-12 relative to max(1, |const|)")
@@ -93,7 +90,7 @@ def reconstruction_is_kappa_half_byol_plus_a_constant(ctx: Context) -> Evidence:
     dims, kappas = ((3, 12), (1.0, 10.0)) if ctx.quick else ((3, 12, 64, 128), (0.5, 1.0, 10.0, 50.0))
     worst, batches = 0.0, 0
     with jax.enable_x64(True):
-        for seed in _seeds(ctx, 2, 4):
+        for seed in seeds(ctx, 2, 4):
             rng = np.random.default_rng(seed)
             for d in dims:
                 z1 = rng.standard_normal((32, d)) * rng.uniform(0.2, 5.0, (32, 1))
@@ -213,11 +210,11 @@ def _random_range(ctx: Context, d: int) -> Evidence:
     k = 512
     values = []
     with jax.enable_x64(True):
-        for seed in _seeds(ctx, 3, 8):
+        for seed in seeds(ctx, 3, 8):
             z = np.random.default_rng(seed).standard_normal((k, d))
             values.append(float(entropy.kernel_entropy(jnp.asarray(z), KAPPA)) - _collapsed(d))
     values = np.array(values)
-    mean, se = float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values)))
+    mean, se = mean_se(values)
     predicted, bias = _uniform_range(d, k)
     theory = {128: 6.21, 16: 5.93}[d]
     limit = math.log(k) - math.log1p((k - 1) * math.exp(-KAPPA))  # d -> infinity: M_d -> 1
@@ -291,7 +288,7 @@ def kernel_entropy_stays_in_a_band_during_byol(ctx: Context) -> Evidence:
     import dynamics
 
     margins, series, starts, ends = [], {}, [], []
-    for seed in _seeds(ctx, 3, 8):
+    for seed in seeds(ctx, 3, 8):
         ds = dynamics.simulate(_flow_config(seed, init="balanced", t_max=60.0, n_save=31,
                                             rtol=1e-6 if ctx.quick else 1e-10))
         h, k = _normalized_entropy(ds)
@@ -327,7 +324,7 @@ m coll}$ is the range of points uniform on
     import dynamics
 
     gaps, rows = [], []
-    for seed in _seeds(ctx, 2, 8):
+    for seed in seeds(ctx, 2, 8):
         cfg = _flow_config(seed, rtol=1e-6 if ctx.quick else 1e-10)
         ds = dynamics.simulate(cfg)
         h, k = _normalized_entropy(ds)
@@ -358,7 +355,7 @@ def kernel_entropy_falls_without_stop_gradient(ctx: Context) -> Evidence:
     import dynamics
 
     gaps, series, starts = [], {}, []
-    for seed in _seeds(ctx, 2, 4):
+    for seed in seeds(ctx, 2, 4):
         ds = dynamics.simulate(_flow_config(seed, stop_gradient="none", target="online", t_max=150.0, n_save=31,
                                             rtol=1e-6 if ctx.quick else 1e-10))
         h, k = _normalized_entropy(ds)
@@ -385,7 +382,7 @@ def kernel_entropy_is_constant_without_stop_gradient_and_predictor(ctx: Context)
 
     worst, w_err, series = 0.0, 0.0, {}
     rtol = 1e-8 if ctx.quick else 1e-10  # W stays an exact multiple of W(0) at any rtol
-    for seed in _seeds(ctx, 2, 4):
+    for seed in seeds(ctx, 2, 4):
         cfg = _flow_config(seed, stop_gradient="none", predictor="identity", target="online", t_max=20.0, n_save=11,
                            rtol=rtol)
         ds = dynamics.simulate(cfg)

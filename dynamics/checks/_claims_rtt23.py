@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._claims_hlz23 import (N_SAVE, SIGMA2, TIGHT, fmt, log_slopes, modes_config, reached, run, separatrix,
-                            worst)
+from ._mode_runs import N_SAVE, SIGMA2, TIGHT, fmt, log_slopes, modes_config, reached, run, separatrix, worst
 from ._registry import Context, Evidence, claim
 
 __all__: list[str] = []
@@ -55,7 +54,7 @@ def lstsq_projector_eigenvalues(ctx: Context) -> Evidence:
     (rank times)}, over τ and two random rank-2 W (4 × 6)."""
     import jax.numpy as jnp
 
-    import dynamics.flows._predictors as predictors
+    import dynamics.flows as flows
     import dynamics.results as results
 
     rng = np.random.default_rng(ctx.seed)
@@ -65,8 +64,8 @@ def lstsq_projector_eigenvalues(ctx: Context) -> Evidence:
     for _ in range(2):
         W = _low_rank(rng, n2, n1, rank)
         for tau in (1.0, 0.6):
-            stats = predictors.expected_statistics(*(jnp.asarray(a) for a in (W, tau * W, X, XS)))
-            Wp = np.asarray(predictors.closed_form_predictor("ridge_lstsq", stats, jnp.asarray(0.0),
+            stats = flows.expected_statistics(*(jnp.asarray(a) for a in (W, tau * W, X, XS)))
+            Wp = np.asarray(flows.closed_form_predictor("ridge_lstsq", stats, jnp.asarray(0.0),
                                                              jnp.asarray(0.0)))
             eig = np.sort(np.linalg.eigvals(Wp).real)
             expected = np.sort(np.r_[np.zeros(n2 - rank), np.full(rank, tau / (1 + SIGMA2))])
@@ -133,7 +132,7 @@ def isoloss_iteration_orthonormalizes(ctx: Context) -> Evidence:
     power predictor). Measured: ‖(1+σ²) W Wᵀ − I‖_F after 30 steps, the worst over σ² = 0 and 0.5."""
     import jax.numpy as jnp
 
-    import dynamics.flows._full as full
+    import dynamics.flows as flows
     from dynamics import Config
     from dynamics.flows import BYOLState, flow_args
 
@@ -148,7 +147,7 @@ def isoloss_iteration_orthonormalizes(ctx: Context) -> Evidence:
         W = W0 / (np.linalg.norm(W0, 2) * np.sqrt(1 + sigma2))
         hist = []
         for k in range(steps):
-            dW = np.asarray(full.byol_flow(jnp.asarray(0.0), BYOLState(*(jnp.asarray(a) for a in (W, np.eye(n2), W))),
+            dW = np.asarray(flows.byol_flow(jnp.asarray(0.0), BYOLState(*(jnp.asarray(a) for a in (W, np.eye(n2), W))),
                                            args).W)
             if k == 0 and sigma2 == 0.0:
                 ns_err = float(np.max(np.abs(W + 0.5 * dW - (1.5 * W - 0.5 * W @ W.T @ W))))

@@ -11,12 +11,16 @@ per setting (per-lane rates broadcast on the mode axis, padded to a fixed number
 compiled solve serves every claim of a gradient path), and compare with
 (T14), (T17) typed here, the symbolic layer, or orderings predicted by THEORY.md §5. Library
 functions are looked up through their modules at call time, so tests can patch them.
+
+Length: over 400 lines on purpose: one module per paper, and [TCG21] has 24 claims (one experiment each, with its
+docstring); the helpers shared with other papers live in `_helpers.py`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ._helpers import finite_max
 from ._registry import Context, Evidence, claim
 
 __all__: list[str] = []
@@ -52,7 +56,6 @@ def _modes(p0, s0, tau0=1.0, *, sigma2=0.5, alpha_p=1.0, eta=0.01, eta_p=None, b
     `mode_weight_flow` (EMA target started at w_a = tau0 w). Returns t and (time, lane) arrays
     p, s, tau, and the solver status."""
     import dynamics.flows as flows
-    import dynamics.flows._modes as modes
     import dynamics.integrate as integrate
 
     raw = {"p": p0, "s": s0, "tau": tau0, "sigma2": sigma2, "alpha_p": alpha_p, "eta": eta,
@@ -67,14 +70,14 @@ def _modes(p0, s0, tau0=1.0, *, sigma2=0.5, alpha_p=1.0, eta=0.01, eta_p=None, b
     if weights:
         w = np.sqrt(v["s"])
         y0 = flows.ModeWeights(v["p"], w, v["tau"] * w)
-        sol = integrate.solve(modes.mode_weight_flow, y0, args, ts, rtol=_RTOL, atol=_ATOL)
+        sol = integrate.solve(flows.mode_weight_flow, y0, args, ts, rtol=_RTOL, atol=_ATOL)
         p, w_t, wa = (np.asarray(a)[:, :n] for a in sol.ys)
         s = w_t**2
         with np.errstate(divide="ignore", invalid="ignore"):
             tau = wa / w_t if target == "ema" else np.ones_like(w_t)
     else:
         y0 = flows.ModeState(v["p"], v["s"], v["tau"])
-        sol = integrate.solve(modes.mode_flow, y0, args, ts, rtol=_RTOL, atol=_ATOL)
+        sol = integrate.solve(flows.mode_flow, y0, args, ts, rtol=_RTOL, atol=_ATOL)
         p, s, tau = (np.asarray(a)[:, :n] for a in sol.ys)
     return {"t": ts, "p": p, "s": s, "tau": tau, "status": int(sol.status)}
 
@@ -82,13 +85,12 @@ def _modes(p0, s0, tau0=1.0, *, sigma2=0.5, alpha_p=1.0, eta=0.01, eta_p=None, b
 def _parabola_dp(p, tau, *, sigma2=0.5, alpha_p=1.0, eta=0.01):
     """dp/dt of the library's `mode_flow` at (p, s = p^2/alpha_p, tau), tau held fixed: (T16)."""
     import dynamics.flows as flows
-    import dynamics.flows._modes as modes
 
     p = np.atleast_1d(np.asarray(p, dtype=float))
     one = np.ones_like(p)
     args = flows.ModeArgs(lam_d=one, lam_s=(1.0 + sigma2) * one, alpha_p=alpha_p * one, beta=0.0 * one,
                           eta=eta * one, eta_p=eta * one, path=flows.GradientPath(target="online"))
-    out = modes.mode_flow(0.0, flows.ModeState(p, p**2 / alpha_p, tau * one), args)
+    out = flows.mode_flow(0.0, flows.ModeState(p, p**2 / alpha_p, tau * one), args)
     return np.asarray(out.p)
 
 
@@ -121,13 +123,12 @@ def _full(config, t_max: float, *, log_time=False, y0=None):
     """Integrate `byol_flow` for `config` (scipy DOP853, rtol 1e-10); returns t, W, Wp, Wa (time first), args,
     status."""
     import dynamics.flows as flows
-    import dynamics.flows._full as full
     import dynamics.integrate as integrate
 
     args = flows.flow_args(config)
     state = flows.initial_state(config) if y0 is None else y0
     ts = _times(t_max, log_time)
-    sol = integrate.solve_scipy(full.byol_flow, state, args, ts, method="DOP853", rtol=_RTOL, atol=_ATOL)
+    sol = integrate.solve_scipy(flows.byol_flow, state, args, ts, method="DOP853", rtol=_RTOL, atol=_ATOL)
     W, Wp, Wa = (np.asarray(a) for a in sol.ys)
     return ts, W, Wp, Wa, args, int(sol.status)
 
@@ -151,11 +152,6 @@ def _data(config) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(stats.X, dtype=float), np.asarray(stats.Xprime, dtype=float)
 
 
-def _finite_max(x) -> float:
-    x = np.asarray(x, dtype=float)
-    return float(np.max(x)) if np.all(np.isfinite(x)) else float("nan")
-
-
 # ---------------------------------------------------------------------------- Theorem 1 (T6)
 @claim("tcg21.thm1.flow", source="T6", paper="TCG21", quick=True,
        tolerance_reason="float64 integration at rtol 1e-10: the residual is integrator error (measured ~1e-10 "
@@ -176,7 +172,7 @@ def theorem1_exact_under_the_flow(ctx: Context) -> Evidence:
     C = bal[0]
     res = np.linalg.norm(bal - np.exp(-2 * cfg.eta * t)[:, None, None] * C, axis=(1, 2))
     res /= np.linalg.norm(W[0] @ W[0].T)
-    return Evidence(measured=_finite_max(res) if status == 0 else float("nan"), predicted=0.0, tolerance=1e-7,
+    return Evidence(measured=finite_max(res) if status == 0 else float("nan"), predicted=0.0, tolerance=1e-7,
                     detail=f"n1=6 n2=4, alpha_p=2, eta=0.05, beta=0.3, t={t_max:g}; max relative residual; "
                            f"{_INTEGRATION}",
                     series={"residual": (t[1:], res[1:])}, log_y=True)
@@ -245,7 +241,6 @@ def theorem2_flow_is_minus_H_vec(ctx: Context) -> Evidence:
     states with non-isotropic data, against −H vec(W) built here in both conventions; measured:
     the largest relative mismatch."""
     import dynamics.flows as flows
-    import dynamics.flows._full as full
 
     cfg = _spectrum_config(ctx, target="online", stop_gradient="none", eta=0.03)
     args = flows.flow_args(cfg)
@@ -255,7 +250,7 @@ def theorem2_flow_is_minus_H_vec(ctx: Context) -> Evidence:
     for _ in range(3):
         W = rng.standard_normal((cfg.n2, cfg.n1))
         Wp = rng.standard_normal((cfg.n2, cfg.n2))
-        dW = np.asarray(full.byol_flow(0.0, flows.BYOLState(W, Wp, W), args).W)
+        dW = np.asarray(flows.byol_flow(0.0, flows.BYOLState(W, Wp, W), args).W)
         row = -_H_row(Wp, X, Xp, cfg.eta) @ W.reshape(-1)
         I = np.eye(cfg.n2)
         H_col = np.kron(Xp, Wp.T @ Wp + I) + np.kron(X, (Wp - I).T @ (Wp - I)) + cfg.eta * np.eye(W.size)
@@ -284,7 +279,7 @@ def theorem2_no_stopgrad_collapses(ctx: Context) -> Evidence:
     lam0 = float(lam.min())
     norm = np.linalg.norm(W, axis=(1, 2)) / np.linalg.norm(W[0])
     ratio = norm * np.exp(lam0 * t)
-    measured = _finite_max(ratio) if status == 0 and lam0 > 0 else float("nan")
+    measured = finite_max(ratio) if status == 0 and lam0 > 0 else float("nan")
     return Evidence(measured=measured, predicted=1.0, tolerance=1e-6, compare="le",
                     detail=f"lambda0={lam0:.4g}, ||W(T)||/||W(0)||={norm[-1]:.3g} at T={t_max:g}",
                     series={"||W(t)||/||W(0)||": (t, norm), "exp(-lambda0 t)": (t, np.exp(-lam0 * t))},
@@ -304,7 +299,6 @@ def no_predictor_collapses_at_rate_Xprime(ctx: Context) -> Evidence:
     stop-gradient run against the matrix exponential, and the library's vector field without stop-gradient
     at random W against −2 W X' − η W. Measured: the larger relative error."""
     import dynamics.flows as flows
-    import dynamics.flows._full as full
 
     t_max = 5.0 if ctx.quick else 20.0
     kw = dict(n1=4, n2=4, x_eigs=(2.0, 1.0, 0.6, 0.3), xprime_eigs=(0.4, 0.1, 0.3, 0.2), predictor="identity",
@@ -316,14 +310,14 @@ def no_predictor_collapses_at_rate_Xprime(ctx: Context) -> Evidence:
     lam, V = np.linalg.eigh(M)
     pred = np.einsum("ij,jk,tk,lk->til", W[0], V, np.exp(-np.outer(t, lam)), V)
     err = np.linalg.norm(W - pred, axis=(1, 2)) / np.linalg.norm(pred, axis=(1, 2))
-    run_err = _finite_max(err) if status == 0 else float("nan")
+    run_err = finite_max(err) if status == 0 else float("nan")
     cfg_none = _spectrum_config(ctx, stop_gradient="none", **kw)
     args = flows.flow_args(cfg_none)
     rng = np.random.default_rng(ctx.seed)
     field_err = 0.0
     for _ in range(3):
         Wr = rng.standard_normal((4, 4))
-        dW = np.asarray(full.byol_flow(0.0, flows.BYOLState(Wr, np.eye(4), Wr), args).W)
+        dW = np.asarray(flows.byol_flow(0.0, flows.BYOLState(Wr, np.eye(4), Wr), args).W)
         want = -2 * Wr @ Xp - cfg.eta * Wr
         field_err = max(field_err, float(np.linalg.norm(dW - want) / np.linalg.norm(want)))
     return Evidence(measured=max(run_err, field_err), predicted=0.0, tolerance=1e-7,
@@ -362,7 +356,7 @@ def theorem3_commutator_decays(ctx: Context) -> Evidence:
     comm, kmin = _commutator_and_K(W, Wp, cfg.sigma2, cfg.alpha_p, cfg.eta)
     lam0 = float(kmin.min())
     ratio = comm / comm[0] * np.exp(2 * lam0 * t)
-    measured = _finite_max(ratio) if status == 0 and lam0 > 0 else float("nan")
+    measured = finite_max(ratio) if status == 0 and lam0 > 0 else float("nan")
     return Evidence(measured=measured, predicted=1.0, tolerance=1e-6, compare="le",
                     detail=f"n1=6 n2=4, eta=0.15, lambda0={lam0:.4g}, ||L(T)||/||L(0)||={comm[-1] / comm[0]:.3g}",
                     series={"||[F,Wp]||/||[F0,Wp0]||": (t, comm / comm[0]),
@@ -435,7 +429,6 @@ def appendix_d_fixed_point(ctx: Context) -> Evidence:
     which reaches Wa = W at the fixed point, trained predictor, η = 0) ends with
     ‖Wp W − W X (X+X')⁻¹‖ ≈ 0. Measured: the larger of the two relative residuals."""
     import dynamics.flows as flows
-    import dynamics.flows._full as full
 
     cfg = _spectrum_config(ctx, target="ema", beta=1.0, eta=0.0)
     t_max = 300.0
@@ -447,7 +440,7 @@ def appendix_d_fixed_point(ctx: Context) -> Evidence:
     order = np.argsort(-mu.real)[: cfg.n2]
     W_star = np.real(V[:, order]).T
     Wp_star = np.diag(np.real(mu[order]))
-    f = full.byol_flow(0.0, flows.BYOLState(W_star, Wp_star, W_star), args)
+    f = flows.byol_flow(0.0, flows.BYOLState(W_star, Wp_star, W_star), args)
     static = float(np.linalg.norm(np.asarray(f.W)) + np.linalg.norm(np.asarray(f.Wp))) / np.linalg.norm(W_star)
     dynamic = float(res[-1]) if status == 0 else float("nan")
     return Evidence(measured=max(static, dynamic), predicted=0.0, tolerance=1e-6,
@@ -479,7 +472,7 @@ def mode_integral_is_conserved(ctx: Context) -> Evidence:
     c = s0 - p0**2 / a
     res = np.abs(s - p**2 / a - np.exp(-2 * eta * t)[:, None] * c).max(axis=1) / s0.max()
     wrong = np.abs(s - p**2 / a + np.exp(-2 * eta * t)[:, None] * c).max() / s0.max()
-    return Evidence(measured=_finite_max(res) if out["status"] == 0 else float("nan"), predicted=0.0,
+    return Evidence(measured=finite_max(res) if out["status"] == 0 else float("nan"), predicted=0.0,
                     tolerance=1e-7, detail=f"{n} modes, alpha_p=2, eta=0.03, beta=0.5; printed-sign residual "
                                            f"{wrong:.3g}", series={"residual": (t[1:], res[1:])}, log_y=True)
 

@@ -6,14 +6,17 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-from matplotlib.figure import Figure
 
+from ._report import format_number, measured_quantity
 from ._run import ClaimResult
 
-__all__ = ["claim_figure", "write_figures", "claim_axes", "CLAIM_AXES"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["claim_figure", "write_figures", "figure_name", "claim_axes", "CLAIM_AXES"]
 
 _T = "flow time $t$"
 #: (x label, y label) of each claim's series (`Evidence.series`), by claim id. A claim missing here gets
@@ -86,8 +89,7 @@ def claim_axes(result: ClaimResult) -> tuple[str, str]:
 
 
 def _caption(result: ClaimResult, width: int) -> str:
-    from ._report import format_number
-    from ..plots._style import wrap
+    from ..plots import wrap
 
     ev = result.evidence
     lines = [f"Claim ({result.claim.source}): {result.claim.statement}"]
@@ -119,7 +121,7 @@ def _plain(text: str) -> str:
 def _series(ax, ev) -> None:
     """The evidence's series; three or more "seed k" series on a shared x become their mean with the
     range over seeds as a band (and the seeds as thin lines)."""
-    from ..plots._style import mode_colors
+    from ..plots import mode_colors
 
     items = [(label, np.asarray(x, dtype=float), np.asarray(y, dtype=float)) for label, (x, y) in ev.series.items()]
     seeds = [it for it in items if _SEED.match(it[0])]
@@ -172,8 +174,6 @@ def _fix_degenerate(ax, log_y: bool) -> None:
 def _number_line(ax, ev, passed: bool, y_label: str) -> None:
     """The measurement on a horizontal number line: the pass region shaded, the prediction as a line,
     the measurement (± its standard error) as a point, each labelled with its value."""
-    from ._report import format_number
-
     p, tol, m = float(ev.predicted), float(ev.tolerance), float(ev.measured)
     width = {"abs": tol, "rel": tol * abs(p)}.get(ev.compare)
     se = float(ev.stderr) if ev.stderr is not None else 0.0
@@ -213,10 +213,7 @@ def claim_figure(result: ClaimResult) -> Figure:
     on a number line against the prediction, with the pass region of the tolerance shaded. Title: the
     claim id and its verdict; caption (wrapped, never cut): the statement, measured against predicted
     with the comparison, and the experiment's detail."""
-    from ..plots._style import FONT, subplots
-    from . import _report
-
-    measured_quantity = getattr(_report, "measured_quantity", lambda claim: "")
+    from ..plots import FONT, subplots
 
     ev = result.evidence
     series = ev is not None and bool(ev.series)
@@ -237,7 +234,7 @@ def claim_figure(result: ClaimResult) -> Figure:
     else:
         quantity = getattr(ev, "y_label", None) or CLAIM_AXES.get(result.id, (None, None))[1] \
             or measured_quantity(result.claim) or "measured value"
-        from ..plots._style import wrap
+        from ..plots import wrap
 
         _number_line(ax, ev, result.passed, wrap(_plain(quantity), 90))
         ax.legend(fontsize=FONT["small"], loc="upper center", ncol=3, frameon=False, bbox_to_anchor=(0.5, 1.0))
@@ -250,7 +247,11 @@ def claim_figure(result: ClaimResult) -> Figure:
 def write_figures(results: Sequence[ClaimResult], folder: str | Path) -> list[Path]:
     """One PNG per claim in `folder` (`<claim id>.png`), each written atomically."""
     from ..plots import save_figure
-    from ._report import figure_name
 
     folder = Path(folder)
     return [save_figure(claim_figure(r), folder / figure_name(r.id)) for r in results]
+
+
+def figure_name(claim_id: str) -> str:
+    """File name of a claim's figure: the id with anything but letters, digits, '.', '_' and '-' replaced."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", claim_id) + ".png"

@@ -14,7 +14,7 @@ import numpy as np
 from ._run import ClaimResult
 
 __all__ = ["format_number", "format_table", "measured_quantity", "report_header", "report_dict", "write_report",
-           "claim_figure", "write_figures", "progress_line"]
+           "progress_line"]
 
 _TABLE_COLUMNS = ("claim", "source", "measured", "predicted", "tolerance", "verdict", "s", "what")
 #: Width of the last column (the claim's statement, or what is measured) in the default table.
@@ -179,7 +179,7 @@ def _json_safe(row: dict) -> dict:
 
 def write_report(results: Sequence[ClaimResult], header: dict, path: str | Path) -> Path:
     """Write the JSON report to `path` atomically (temporary file, then rename)."""
-    from ..results._io import atomic_write
+    from ..results import atomic_write
 
     text = json.dumps(report_dict(results, header), indent=2, allow_nan=False, default=_json_default)
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text + "\n"), suffix=".json")
@@ -189,27 +189,3 @@ def _json_default(obj):
     if isinstance(obj, np.generic):
         return obj.item()
     raise TypeError(f"{type(obj).__name__} is not JSON serializable")
-
-
-def claim_figure(result: ClaimResult):
-    """A matplotlib figure for one claim (`dynamics.checks._figures.claim_figure`): its series on labelled
-    axes, or the measurement against predicted ± tolerance; title id and verdict; caption never cut."""
-    from ._figures import claim_figure as _claim_figure
-
-    return _claim_figure(result)
-
-
-def figure_name(claim_id: str) -> str:
-    """File name of a claim's figure: the id with anything but letters, digits, '.', '_' and '-' replaced."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", claim_id) + ".png"
-
-
-def write_figures(results: Sequence[ClaimResult], folder: str | Path) -> list[Path]:
-    """One PNG per claim in `folder` (`<claim id>.png`), each written atomically."""
-    from ..plots import save_figure
-
-    folder = Path(folder)
-    written = []
-    for r in results:
-        written.append(save_figure(claim_figure(r), folder / figure_name(r.id)))
-    return written

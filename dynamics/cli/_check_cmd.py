@@ -47,7 +47,6 @@ def _list(claims) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     from .. import checks
-    from ..checks import _report
 
     if args.seed < 0:
         raise ConfigError("seed", args.seed, "must be >= 0")
@@ -61,16 +60,16 @@ def run_check(args: argparse.Namespace) -> int:
         raise ConfigError("--only", " ".join(args.only or []), "selects no claim in the quick subset; drop --quick")
 
     def progress(result, index, total):
-        print(_report.progress_line(result, index, total), file=sys.stderr, flush=True)
+        print(checks.progress_line(result, index, total), file=sys.stderr, flush=True)
 
     start = time.perf_counter()
     results = checks.run([c.id for c in chosen], quick=args.quick, seed=args.seed, on_result=progress)
     total = time.perf_counter() - start
-    print(_report.format_table(results, verbose=args.verbose))
-    header = _report.report_header(seed=args.seed, quick=args.quick, total_seconds=total, claims=args.only)
-    path = _report.write_report(results, header, args.report)
+    print(checks.format_table(results, verbose=args.verbose))
+    header = checks.report_header(seed=args.seed, quick=args.quick, total_seconds=total, claims=args.only)
+    path = checks.write_report(results, header, args.report)
     print(f"report: {path}", file=sys.stderr)
     if args.figures:
-        written = _report.write_figures(results, args.figures)
+        written = checks.write_figures(results, args.figures)
         print(f"figures: {len(written)} PNG files in {args.figures}", file=sys.stderr)
     return 0 if all(r.passed for r in results) else 1

@@ -112,7 +112,7 @@ def run_plot(args: argparse.Namespace) -> int:
 
     def save(fig, name):
         from ..plots import save_figure
-        from ..plots._style import finish_figure
+        from ..plots import finish_figure
 
         finish_figure(fig, size=size, font_scale=args.font_scale)
         for fmt in formats:  # the same figure, rendered once per format
@@ -138,8 +138,8 @@ def _stem(path: Path) -> str:
 
 def _plot_results(paths: list[Path], args: argparse.Namespace, save) -> None:
     from ..plots import plot_eigenvalue_trajectories, plot_mechanism_comparison
-    from ..plots._portrait import plot_run_portrait, portrait_support, portrait_warnings, run_paths
-    from ..plots._runinfo import is_training_log
+    from ..plots import plot_run_portrait, portrait_support, portrait_warnings, run_paths
+    from ..plots import is_training_log
 
     datasets = {path: _read_result(path) for path in paths}
     if args.kind:
@@ -227,8 +227,7 @@ def _read_result(path: Path):
 
 def _plot_store(path: Path, args: argparse.Namespace, save) -> None:
     from ..plots import plot_final_map, plot_outcome_map
-    from ..sweep._integrity import sweep_groups
-    from ..sweep._store import read_store
+    from ..sweep import read_store, sweep_groups
 
     kinds = args.kind or list(SWEEP_KINDS)
     bad = [k for k in kinds if k not in SWEEP_KINDS]
@@ -297,7 +296,7 @@ def _plot_sampled(path: Path, groups: list[str], args: argparse.Namespace, save)
 
 def _check_axes(ds, args: argparse.Namespace, where: str) -> None:
     """--x / --y must name two different swept axes (the defaults: the first two other than seed)."""
-    from ..plots._phase import phase_axes
+    from ..plots import phase_axes
 
     try:
         phase_axes(ds, args.x, args.y)

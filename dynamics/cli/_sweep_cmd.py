@@ -46,7 +46,7 @@ def add_sweep_parser(subparsers) -> None:
 
 def run_sweep(args: argparse.Namespace) -> int:
     from ..sweep import sweep
-    from ..sweep._defaults import main_jobs
+    from ..sweep import main_jobs
 
     out = Path(args.out)
     if args.workers is not None and args.workers < 1:

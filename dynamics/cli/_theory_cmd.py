@@ -94,7 +94,7 @@ def add_theory_parser(subparsers) -> None:
 
 
 def _check(args: argparse.Namespace) -> dict[str, float]:
-    from ..symbolic._numbers import MAGNITUDE_RANGE
+    from ..symbolic import MAGNITUDE_RANGE
 
     values = {}
     small, large = MAGNITUDE_RANGE
@@ -154,7 +154,7 @@ def run_fixed_points(args: argparse.Namespace) -> int:
     import sympy as sp
 
     from ..symbolic import fixed_points, named_system, stability, thresholds
-    from ..symbolic._numbers import format_number
+    from ..symbolic import format_number
 
     system = named_system(args.system)
     shown = " ".join(f"{k}={v:g}" for k, v in values.items() if k != "eta_p")

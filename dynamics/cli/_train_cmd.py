@@ -78,7 +78,7 @@ def add_train_parser(subparsers) -> None:
         kind = hints[name]
         kwargs: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS,
                                   "help": f"{_HELP.get(name, '')} (default: {f.default})".strip()}
-        from ..bridge._config import TRAIN_CHOICES
+        from ..bridge import TRAIN_CHOICES
 
         if name in TRAIN_CHOICES:
             kwargs["choices"] = TRAIN_CHOICES[name]
@@ -136,7 +136,7 @@ def run_train(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise ConfigError("out", str(out), "names a file; a run writes a directory")
     _set_cpu_devices(args.cpu_devices)
-    from ..bridge._parallel import initialize_distributed
+    from ..bridge import initialize_distributed
 
     initialize_distributed(args.coordinator, args.num_processes, args.process_id)
     from ..bridge import train

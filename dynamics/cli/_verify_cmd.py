@@ -27,7 +27,7 @@ def add_verify_parser(subparsers) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from ..sweep._integrity import inspect_group, sweep_groups
+    from ..sweep import inspect_group, sweep_groups
 
     path = Path(args.store)
     if not path.is_dir():

@@ -27,10 +27,7 @@ __all__ = ["preflight"]
 def _initial_log(config: TrainConfig) -> tuple[xr.Dataset, Any]:
     import jax
 
-    from ..bridge._log import build_log
-    from ..bridge._measure import spectral_row
-    from ..bridge._parallel import replicate, to_host
-    from ..bridge._train import prepare_run
+    from ..bridge import build_log, prepare_run, replicate, spectral_row, to_host
     from ..integrate import Status
 
     run = prepare_run(config)

@@ -36,3 +36,4 @@ from ._reach import SAMPLED_FIELDS as SAMPLED_FIELDS
 from ._reach import SIMULATORS as SIMULATORS
 from ._reach import check_derived_not_given as check_derived_not_given
 from ._reach import selects_sampled as selects_sampled
+from ._times import save_times as save_times

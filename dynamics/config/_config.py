@@ -3,6 +3,9 @@
 Every field is a plain scalar, string or tuple, so a `Config` round-trips through TOML, JSON and the
 attributes of a result file. Symbols follow THEORY.md: (T2)-(T4) for the rates, (T6) for the balanced
 initialization, (T11)-(T13)/(T13b) for the eigenmode model.
+
+Length: over 400 lines on purpose: `Config` holds every field and its check in one frozen class (equinox's
+"all fields and `__init__` in one class"); the size guard, data statistics and file reading are apart.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 
 from ._errors import ConfigError
 from ._reach import BOOL_FIELDS, OBJECTIVES, SAMPLED_FIELDS, resolve_sampled, simulator_of
+from ._size import check_size, run_bytes
 
 __all__ = ["Config", "CHOICES", "MATRIX_FIELDS", "VECTOR_FIELDS", "CLOSED_FORM_PREDICTORS", "POWER_PREDICTORS",
            "FIXED_PREDICTOR_ALPHA", "DEFAULT_PREDICTOR_ALPHA", "DEFAULT_PREDICTOR_EPS", "LOSSES", "MAX_SEED",
@@ -411,8 +415,6 @@ class Config:
                               " moments are matched to X and X' exactly)")
 
     def _check_size(self) -> None:
-        from ._size import check_size, run_bytes
-
         detail = f"n1 = {self.n1}, n2 = {self.n2}, n_save = {self.n_save}, model = {self.model!r}"
         if self.expectation == "sampled":
             detail += f", n_samples = {self.n_samples}"

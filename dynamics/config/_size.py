@@ -6,12 +6,9 @@ One estimate per kind of work (`run_bytes`, `sweep_bytes`) and one check (`check
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ._errors import ConfigError
-
-if TYPE_CHECKING:
-    from ._config import Config
 
 __all__ = ["SIZE_LIMIT_BYTES", "MAX_AXIS_POINTS", "run_bytes", "point_result_bytes", "sweep_bytes",
            "check_size", "format_bytes"]
@@ -22,6 +19,18 @@ SIZE_LIMIT_BYTES = 16 * 2**30
 MAX_AXIS_POINTS = 10**7
 
 _FLOAT = 8  # bytes per float64
+
+
+class Config(Protocol):
+    """The fields of a `dynamics.config.Config` that the estimates read (structural type: this module
+    sits below `_config`, which calls `check_size` while it validates)."""
+
+    n1: int
+    n2: int
+    n_save: int
+    n_samples: int
+    model: str
+    expectation: str
 
 
 def format_bytes(n: float) -> str:

@@ -35,6 +35,10 @@ from ._predictors import feature_statistics as feature_statistics
 from ._predictors import mode_closed_form_predictor as mode_closed_form_predictor
 from ._predictors import sample_statistics as sample_statistics
 from ._predictors import spectral_predictor as spectral_predictor
+from ._samples import ViewFactors as ViewFactors
+from ._samples import psd_sqrt as psd_sqrt
+from ._samples import sample_views as sample_views
+from ._samples import view_factors as view_factors
 from ._samples import view_pair_sample as view_pair_sample
 from ._state import BYOLState as BYOLState
 from ._state import FlowArgs as FlowArgs

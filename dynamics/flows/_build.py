@@ -8,7 +8,7 @@ import numpy as np
 
 from ..config import CLOSED_FORM_PREDICTORS, Config, data_statistics
 from ._predictors import closed_form_predictor, expected_statistics, mode_closed_form_predictor
-from ._samples import view_pair_sample
+from ._samples import psd_sqrt, view_pair_sample
 from ._state import BYOLState, FlowArgs, GradientPath, ModeArgs, ModeState
 
 __all__ = ["gradient_path", "flow_args", "mode_args", "initial_state", "initial_modes"]
@@ -57,11 +57,6 @@ def mode_args(config: Config, dtype=np.float64) -> ModeArgs:
                     path=gradient_path(config), **_rates(config, dtype), **_predictor_params(config, dtype))
 
 
-def _sqrtm_psd(A: np.ndarray) -> np.ndarray:
-    vals, vecs = np.linalg.eigh(0.5 * (A + A.T))
-    return (vecs * np.sqrt(np.clip(vals, 0.0, None))) @ vecs.T
-
-
 def initial_state(config: Config, dtype=np.float64) -> BYOLState:
     """W(0), Wp(0), Wa(0) for the full model (see `Config` for the rules)."""
     n1, n2 = config.n1, config.n2
@@ -75,7 +70,7 @@ def initial_state(config: Config, dtype=np.float64) -> BYOLState:
         scale_p = config.init_scale if config.init_scale_p is None else config.init_scale_p
         Wp = rng.standard_normal((n2, n2)) * scale_p / np.sqrt(n2)
         if config.init == "balanced":
-            Wp = np.sqrt(config.alpha_p) * _sqrtm_psd(W @ W.T)
+            Wp = np.sqrt(config.alpha_p) * psd_sqrt(W @ W.T)
         Wa = None
     if config.predictor == "identity":
         Wp = np.eye(n2)

@@ -7,7 +7,6 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ..config import POWER_PREDICTORS
 from ._losses import mean_field_descent, sampled_descent
 from ._predictors import closed_form_predictor, expected_statistics, sample_statistics
 from ._state import BYOLState, FlowArgs
@@ -33,9 +32,6 @@ def predictor_in_use(W: Array, Wp: Array, Wa: Array, args: FlowArgs) -> Float[Ar
         return jnp.eye(Wp.shape[0], dtype=Wp.dtype)
     if not path.predictor_is_closed_form:
         return Wp
-    if args.predictor_eps is None or (path.predictor in POWER_PREDICTORS and args.predictor_alpha is None):
-        raise ValueError(f"predictor = {path.predictor!r} needs FlowArgs.predictor_alpha and predictor_eps;"
-                         " build the arguments with dynamics.flows.flow_args(config)")
     if path.expectation == "sampled":
         stats = sample_statistics(W, Wa, _samples(args)[0], _samples(args)[1])
     else:
@@ -45,10 +41,7 @@ def predictor_in_use(W: Array, Wp: Array, Wa: Array, args: FlowArgs) -> Float[Ar
 
 
 def _samples(args: FlowArgs) -> tuple[Array, Array]:
-    if args.x1 is None or args.x2 is None:
-        raise ValueError("expectation = 'sampled' needs FlowArgs.x1 and x2 (the view-pair sample); build the"
-                         " arguments with dynamics.flows.flow_args(config)")
-    return args.x1, args.x2
+    return args.x1, args.x2  # present for expectation="sampled" (`FlowArgs.__check_init__`)
 
 
 def exact_descent(W: Array, Wp: Array, Wa: Array, args: FlowArgs) -> tuple[Array, Array]:

@@ -4,9 +4,9 @@ predictors (T20)-(T21), IsoLoss (T23) and the cosine mean field (T25) of §6-§8
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
-from ..config import POWER_PREDICTORS
 from ._predictors import mode_closed_form_predictor
 from ._state import ModeArgs, ModeState, ModeWeights
 
@@ -20,9 +20,6 @@ def _mode_predictor(p: Array, f: Array, c: Array, cto: Array, args: ModeArgs) ->
         return jnp.ones_like(p)
     if not path.predictor_is_closed_form:
         return p
-    if args.predictor_eps is None or (path.predictor in POWER_PREDICTORS and args.predictor_alpha is None):
-        raise ValueError(f"predictor = {path.predictor!r} needs ModeArgs.predictor_alpha and predictor_eps;"
-                         " build the arguments with dynamics.flows.mode_args(config)")
     return mode_closed_form_predictor(path.predictor, f, c, cto, args.predictor_alpha, args.predictor_eps,
                                       path.eps_convention)
 
@@ -155,6 +152,10 @@ def modes_to_weights(y: ModeState) -> ModeWeights:
 
 
 def weights_to_modes(y: ModeWeights) -> ModeState:
-    """(p, w, w_a) -> (p, s, tau) with s = w^2, tau = w_a / w (NaN where w = 0)."""
+    """(p, w, w_a) -> (p, s, tau) with s = w^2, tau = w_a / w (NaN where w = 0). numpy arrays (saved
+    trajectories on the host) give numpy arrays in their own dtype; jax arrays give jax arrays."""
+    if all(isinstance(a, np.ndarray) for a in (y.p, y.w, y.wa)):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return ModeState(y.p, y.w**2, np.where(y.w != 0, y.wa / y.w, np.nan))
     safe = jnp.where(y.w == 0, jnp.nan, y.w)
     return ModeState(y.p, y.w**2, y.wa / safe)

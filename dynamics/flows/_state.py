@@ -7,6 +7,8 @@ from typing import NamedTuple
 import equinox as eqx
 from jaxtyping import Array, Float
 
+from ..config import POWER_PREDICTORS
+
 __all__ = ["BYOLState", "ModeState", "ModeWeights", "GradientPath", "FlowArgs", "ModeArgs"]
 
 
@@ -113,6 +115,12 @@ class FlowArgs(eqx.Module):
     x1: Float[Array, "samples n1"] | None = None
     x2: Float[Array, "samples n1"] | None = None
 
+    def __check_init__(self):
+        _check_predictor_params(self, "FlowArgs", "flow_args")
+        if self.path.expectation == "sampled" and (self.x1 is None or self.x2 is None):
+            raise ValueError("expectation = 'sampled' needs FlowArgs.x1 and x2 (the view-pair sample); build the"
+                             " arguments with dynamics.flows.flow_args(config)")
+
 
 class ModeArgs(eqx.Module):
     """Arguments of the eigenmode flow (T11)-(T13)/(T13b): per-mode eigenvalues `lam_d` of X and
@@ -128,3 +136,15 @@ class ModeArgs(eqx.Module):
     path: GradientPath = GradientPath()
     predictor_alpha: Float[Array, ""] | None = None
     predictor_eps: Float[Array, ""] | None = None
+
+    def __check_init__(self):
+        _check_predictor_params(self, "ModeArgs", "mode_args")
+
+
+def _check_predictor_params(args: FlowArgs | ModeArgs, name: str, builder: str) -> None:
+    """A closed-form predictor needs its epsilon, and a power predictor its power, as arguments."""
+    path = args.path
+    if path.predictor_is_closed_form and (
+            args.predictor_eps is None or (path.predictor in POWER_PREDICTORS and args.predictor_alpha is None)):
+        raise ValueError(f"predictor = {path.predictor!r} needs {name}.predictor_alpha and predictor_eps;"
+                         f" build the arguments with dynamics.flows.{builder}(config)")

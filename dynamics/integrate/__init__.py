@@ -4,6 +4,7 @@ from ._diffrax import SOLVERS as SOLVERS
 from ._diffrax import Trajectory as Trajectory
 from ._diffrax import solve as solve
 from ._diffrax import state_max_abs as state_max_abs
+from ._batch import shard_batch as shard_batch
 from ._batch import solve_batch as solve_batch
 from ._lanes import LANE_METHODS as LANE_METHODS
 from ._lanes import LaneSolution as LaneSolution

@@ -1,4 +1,5 @@
-"""Integrate a batch of initial states at once: `solve` vmapped, the batch split over devices."""
+"""Integrate a batch of initial states at once: `solve` vmapped, the batch split over devices; and the
+one way a batch is padded to the device count and placed on a 1-D device mesh (`shard_batch`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,33 @@ from jaxtyping import Array, Float, PyTree
 
 from ._diffrax import Trajectory, solve
 
-__all__ = ["solve_batch"]
+__all__ = ["solve_batch", "shard_batch"]
+
+
+def _pad(tree: PyTree, pad: int) -> PyTree:
+    """Every leaf's batch axis extended by `pad` copies of its last entry (numpy stays numpy)."""
+    if not pad:
+        return tree
+
+    def one(leaf):
+        xp = np if isinstance(leaf, np.ndarray) else jnp
+        return xp.concatenate([leaf, xp.repeat(leaf[-1:], pad, axis=0)])
+
+    return jax.tree_util.tree_map(one, tree)
+
+
+def shard_batch(tree: PyTree, batch: int, devices: Sequence[jax.Device] | None = None) -> tuple[PyTree, int]:
+    """Pad the leading (batch) axis of every leaf to a multiple of the device count with copies of
+    the last entry (their results are to be dropped) and shard it over a 1-D device mesh
+    (`jax.sharding.NamedSharding`), so a jitted `vmap` runs each device's block; a no-op on one
+    device. **Returns:** the placed tree and the padded batch size."""
+    devices = list(jax.devices() if devices is None else devices)
+    if len(devices) == 1:
+        return tree, batch
+    padded = -(-batch // len(devices)) * len(devices)
+    sharding = jax.sharding.NamedSharding(Mesh(np.asarray(devices), ("batch",)), PartitionSpec("batch"))
+    tree = _pad(jax.tree_util.tree_map(np.asarray, tree), padded - batch)
+    return jax.tree_util.tree_map(lambda a: jax.device_put(a, sharding), tree), padded
 
 
 def solve_batch(
@@ -61,9 +88,7 @@ def solve_batch(
         raise ValueError(f"every leaf of y0s must have the same leading batch size; got "
                          f"{[np.shape(leaf) for leaf in leaves]}")
     pad = -batch % len(devices)
-    if pad:
-        y0s = jax.tree_util.tree_map(
-            lambda leaf: jnp.concatenate([leaf, jnp.repeat(leaf[-1:], pad, axis=0)]), y0s)
+    y0s = _pad(y0s, pad)
     mesh = Mesh(np.asarray(devices), ("batch",))
     out = _sharded_solve(vector_field, y0s, args, jnp.asarray(ts), mesh, chunk_size,
                          tuple(sorted(solve_kwargs.items())))

@@ -9,11 +9,15 @@ sum of the lanes' step counts rather than to (lanes x the slowest lane's steps).
 Methods: explicit 5(4) pairs (Tsit5, Dopri5) and a 3(2) Rosenbrock-W pair (ROS34PW2) for stiff lanes;
 "auto" starts every lane explicit and moves a lane to the Rosenbrock method when its steps are
 limited by stability rather than accuracy (and back when they no longer are).
+
+Laid out as diffrax separates solvers from step-size controllers: `_lane_tableaus` (the methods'
+coefficients), `_lane_steps` (one step attempt per method), `_lane_control` (PI control and the
+stiffness switch), `_lane_layout` (the packed block the kernels step), `_lane_kernel` (the compiled
+loops) and, here, the host loop that packs, dispatches and re-packs blocks (`solve_lanes`).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any, Callable, NamedTuple
 
@@ -21,143 +25,17 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 from jaxtyping import Array, Float, PyTree
 
+from ._lane_kernel import _chunk_fn, _init_fn
+from ._lane_layout import (_CODE, _EXPLICIT, _GROUP, _H, _METHOD, _NACC, _NREJ, _NROS, _ROSENBROCK, _RUNNING, _SAVE,
+                           _SLOTS, _T, _TCONV, _TEND, _Y, _Consts, _Key, _Static, _static_part)
+from ._lane_tableaus import _EXPLICIT_TABLEAUS
 from ._status import Status
 
 __all__ = ["LaneSolution", "LANE_METHODS", "solve_lanes"]
 
-_RUNNING = -1  # internal status code of a lane that is still being integrated
-_EXPLICIT, _ROSENBROCK = 0, 1  # per-lane method (the `mode` row)
-
-# ---------------------------------------------------------------------------------------------------
-# Explicit embedded Runge-Kutta pairs of order 5(4), both FSAL: the last row of `a` is b, so stage 7
-# is f(t + h, y_new) and becomes stage 1 of the next step. `e` = b - b_hat (the error weights).
-
-
-class _Tableau(NamedTuple):
-    c: tuple
-    a: tuple  # rows 2..7 of the lower-triangular Butcher matrix
-    e: tuple  # 7 error weights
-
-
-# Tsitouras (2011), Comput. Math. Appl. 62:770-775; the digits are those of diffrax's `tsit5.py`.
-_TSIT5 = _Tableau(
-    c=(0.0, 0.161, 0.327, 0.9, 0.9800255409045096857298102862870245954942137979563024768854764293221195950761080302604,
-       1.0, 1.0),
-    a=(
-        (0.161,),
-        (-0.8480655492356988544426874250230774675121177393430391537369234245294192976164141156943e-2,
-         0.3354806554923569885444268742502307746751211773934303915373692342452941929761641411569),
-        (2.897153057105493432130432594192938764924887287701866490314866693455023795137503079289,
-         -6.359448489975074843148159912383825625952700647415626703305928850207288721235210244366,
-         4.362295432869581411017727318190886861027813359713760212991062156752264926097707165077),
-        (5.325864828439256604428877920840511317836476253097040101202360397727981648835607691791,
-         -11.74888356406282787774717033978577296188744178259862899288666928009020615663593781589,
-         7.495539342889836208304604784564358155658679161518186721010132816213648793440552049753,
-         -0.9249506636175524925650207933207191611349983406029535244034750452930469056411389539635e-1),
-        (5.861455442946420028659251486982647890394337666164814434818157239052507339770711679748,
-         -12.92096931784710929170611868178335939541780751955743459166312250439928519268343184452,
-         8.159367898576158643180400794539253485181918321135053305748355423955009222648673734986,
-         -0.7158497328140099722453054252582973869127213147363544882721139659546372402303777878835e-1,
-         -0.2826905039406838290900305721271224146717633626879770007617876201276764571291579142206e-1),
-        (0.9646076681806522951816731316512876333711995238157997181903319145764851595234062815396e-1,
-         0.01,
-         0.4798896504144995747752495322905965199130404621990332488332634944254542060153074523509,
-         1.379008574103741893192274821856872770756462643091360525934940067397245698027561293331,
-         -3.290069515436080679901047585711363850115683290894936158531296799594813811049925401677,
-         2.324710524099773982415355918398765796109060233222962411944060046314465391054716027841),
-    ),
-    e=(0.9646076681806522951816731316512876333711995238157997181903319145764851595234062815396e-1
-       - 0.9468075576583945807478876255758922856117527357724631226139574065785592789071067303271e-1,
-       0.01 - 0.9183565540343253096776363936645313759813746240984095238905939532922955247253608687270e-2,
-       0.4798896504144995747752495322905965199130404621990332488332634944254542060153074523509
-       - 0.4877705284247615707855642599631228241516691959761363774365216240304071651579571959813,
-       1.379008574103741893192274821856872770756462643091360525934940067397245698027561293331
-       - 1.234297566930478985655109673884237654035539930748192848315425833500484878378061439761,
-       -3.290069515436080679901047585711363850115683290894936158531296799594813811049925401677
-       + 2.707712349983525454881109975059321670689605166938197378763992255714444407154902012702,
-       2.324710524099773982415355918398765796109060233222962411944060046314465391054716027841
-       - 1.866628418170587035753719399566211498666255505244122593996591602841258328965767580089,
-       -1 / 66),
-)
-
-# Dormand & Prince (1980), J. Comput. Appl. Math. 6:19-26; Hairer, Norsett & Wanner I, Sec. II.5.
-_DOPRI5 = _Tableau(
-    c=(0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0, 1.0),
-    a=(
-        (1 / 5,),
-        (3 / 40, 9 / 40),
-        (44 / 45, -56 / 15, 32 / 9),
-        (19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729),
-        (9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656),
-        (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84),
-    ),
-    e=(71 / 57600, 0.0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40),
-)
-
-
-class _RosTableau(NamedTuple):
-    """A Rosenbrock(-W) method in the transformed variables u_i = sum_j Gamma_ij k_j (Hairer &
-    Wanner, Solving ODEs II, Sec. IV.7): with W = 1/(h gamma) - J,
-
-    W u_i = f(t + alpha_i h, y + sum_{j<i} a_ij u_j) + sum_{j<i} (c_ij / h) u_j,
-    y_new = y + sum_j m_j u_j,  error = sum_j e_j u_j.
-    """
-
-    gamma: float
-    alpha: tuple  # stage times
-    a: tuple  # (s, s) strictly lower
-    c: tuple  # (s, s) strictly lower
-    m: tuple
-    e: tuple
-
-
-def _transformed(A, G, b, b_hat) -> _RosTableau:
-    A, G = np.asarray(A, float), np.asarray(G, float)
-    G_inv = np.linalg.inv(G)
-    c = -np.tril(G_inv, -1)
-    b, b_hat = np.asarray(b, float), np.asarray(b_hat, float)
-
-    def as_tuple(x):
-        return tuple(as_tuple(row) for row in x) if np.ndim(x) == 2 else tuple(float(v) for v in x)
-    return _RosTableau(float(G[0, 0]), as_tuple(A.sum(axis=1)), as_tuple(np.tril(A @ G_inv, -1)), as_tuple(c),
-                       as_tuple(b @ G_inv), as_tuple((b - b_hat) @ G_inv))
-
-
-# ROS34PW2: Rang & Angermann (2005), BIT 45:761-787 (the digits of PETSc's TSROSWRA34PW2).
-# Four stages, order 3 (also as a W-method, i.e. with any approximation of the Jacobian), embedded
-# order 2, L-stable and stiffly accurate.
-_ROS34PW2 = _transformed(
-    A=[[0, 0, 0, 0],
-       [8.7173304301691801e-01, 0, 0, 0],
-       [8.4457060015369423e-01, -1.1299064236484185e-01, 0, 0],
-       [0, 0, 1.0, 0]],
-    G=[[4.3586652150845900e-01, 0, 0, 0],
-       [-8.7173304301691801e-01, 4.3586652150845900e-01, 0, 0],
-       [-9.0338057013044082e-01, 5.4180672388095326e-02, 4.3586652150845900e-01, 0],
-       [2.4212380706095346e-01, -1.2232505839045147e+00, 5.4526025533510214e-01, 4.3586652150845900e-01]],
-    b=[2.4212380706095346e-01, -1.2232505839045147e+00, 1.5452602553351020e+00, 4.3586652150845900e-01],
-    b_hat=[3.7810903145819369e-01, -9.6042292212423178e-02, 5.0000000000000000e-01, 2.1793326075422950e-01])
-
 LANE_METHODS = ("auto", "tsit5", "dopri5", "ros34pw2")
-_EXPLICIT_TABLEAUS = {"tsit5": _TSIT5, "dopri5": _DOPRI5}
-
-# PI step-size control (Gustafsson 1991, ACM TOMS 17:533-554; Hairer & Wanner II, Sec. IV.2):
-# h_new = h * safety * err^(-0.7/k) * err_prev^(0.4/k), k = order of the error estimate + 1 (5 for
-# the explicit pairs, 3 for ROS34PW2); after a rejection err^(-1/k), never growing.
-_SAFETY, _FACMIN, _FACMAX = 0.9, 0.2, 10.0
-_SLOTS = 8  # save slots per lane and chunk (see `_chunk_block`)
-_GROUP = 8  # blocks per dispatch (`_chunk_fn`)
-_FULL_JACOBIAN_MAX = 8  # Rosenbrock: exact Jacobian and LU up to this many components, diagonal above
-# Stiffness switching (after DOPRI5's stiffness detection, Hairer & Wanner II, Sec. IV.2): an explicit
-# step is "stiff" when h * rho > 3 (rho = |f(y7) - f(y6)| / |y7 - y6|, both stages at t + h; Tsit5's
-# real stability interval is about [-3.5, 0]); 15 stiff accepted steps, without 6 calm ones in a row
-# in between, move the lane to ROS34PW2. A Rosenbrock lane goes back after 15 accepted steps in a row
-# with h |J|_inf < 1.5, where the explicit pair would be well inside its stability region.
-_STIFF_HRHO, _STIFF_COUNT, _CALM_RESET = 3.0, 15, 6
-_CALM_HJ, _CALM_COUNT = 1.5, 15
 
 
 class LaneSolution(NamedTuple):
@@ -187,409 +65,6 @@ class LaneSolution(NamedTuple):
     num_rejected: np.ndarray
     num_stiff_steps: np.ndarray
     t_converged: np.ndarray
-
-
-# ---------------------------------------------------------------------------------------------------
-# Packed state of a block of B lanes. Lanes are the LAST axis everywhere (XLA's CPU loops vectorize
-# over the minor axis), and a lane's components are stacked into one (D, B) array, so one stage of a
-# step is one compiled loop over D x B elements instead of D loops.
-#   F (float, (5 + 2D, B)): t, t_end, h (next proposed step), t_conv, log_err (PI memory), y, f(t, y)
-#   I (int32, (8, B)): code (_RUNNING or a Status), accepted, rejected, index of the next save time,
-#                      method (_EXPLICIT/_ROSENBROCK), stiff and calm counters, Rosenbrock steps
-_T, _TEND, _H, _TCONV, _LOGERR, _Y = range(6)
-_CODE, _NACC, _NREJ, _SAVE, _MODE, _STIFF, _CALM, _NROS = range(8)
-
-
-class _Consts(NamedTuple):
-    rtol: Array
-    atol: Array
-    threshold: Array
-    converge_rtol: Array
-    max_steps: Array
-    span: Array
-    save_table: Array  # save_ts followed by +inf
-    one: Array  # a runtime 1.0 (see `_keep`)
-    switching: Array  # bool: "auto" (a runtime flag, so that all methods share the compiled kernels)
-
-
-class _Static(NamedTuple):
-    """Everything the compiled kernels specialize on (hashable; a jit static argument)."""
-
-    vector_field: Callable
-    explicit: _Tableau
-    y_def: Any
-    y_shapes: tuple
-    args_def: Any  # treedef of the array part of args
-    lane_flags: tuple  # per array leaf of args: True = one value per lane, False = shared
-    lane_layout: tuple  # per per-lane leaf: (is packed into F's trailing rows, per-lane shape)
-    args_static: Any  # the non-array part of args (eqx.partition)
-    track_conv: bool
-    slots: int
-
-
-class _ById:
-    """Hashes an unhashable static object by identity (it then recompiles for every new object)."""
-
-    def __init__(self, obj):
-        self.obj = obj
-
-    def __hash__(self):
-        return id(self.obj)
-
-    def __eq__(self, other):
-        return isinstance(other, _ById) and other.obj is self.obj
-
-
-class _Key:
-    """A static jit argument whose hash is computed once (hashing an `eqx.Module` per call costs
-    ~50 us, paid at every block dispatch)."""
-
-    __slots__ = ("value", "_hash")
-
-    def __init__(self, value):
-        self.value, self._hash = value, hash(value)
-
-    def __hash__(self):
-        return self._hash
-
-    def __eq__(self, other):
-        return isinstance(other, _Key) and (other.value is self.value or other.value == self.value)
-
-
-def _static_part(args_static):
-    try:
-        hash(args_static)
-        return args_static
-    except TypeError:
-        return _ById(args_static)
-
-
-def _field(static: _Static, arg_rows, args_extra, args_shared):
-    """f(t, Y) on packed (D, B) states: the one-lane vector field, vmapped over the last axis.
-    Per-lane args come as packed rows (floating leaves) and a list (the others)."""
-    args_static = static.args_static.obj if isinstance(static.args_static, _ById) else static.args_static
-    args_lane, start, extra = [], 0, iter(args_extra)
-    for packed, shape in static.lane_layout:
-        if packed:
-            size = math.prod(shape)
-            args_lane.append(arg_rows[start:start + size].reshape(shape + arg_rows.shape[-1:]))
-            start += size
-        else:
-            args_lane.append(next(extra))
-
-    def one_lane(t, y, lane_leaves):
-        lane_it, shared_it = iter(lane_leaves), iter(args_shared)
-        leaves = [next(lane_it) if flag else next(shared_it) for flag in static.lane_flags]
-        args = eqx.combine(jax.tree_util.tree_unflatten(static.args_def, leaves), args_static)
-        return static.vector_field(t, y, args)
-
-    batched = jax.vmap(one_lane, in_axes=(0, -1, -1), out_axes=-1)
-
-    def f(t, Y):
-        return _pack(batched(t, _unpack(static, Y), list(args_lane)), Y.shape[-1])
-    return f
-
-
-def _unpack(static: _Static, Y):
-    leaves, start = [], 0
-    for shape in static.y_shapes:
-        size = math.prod(shape)
-        leaves.append(Y[start:start + size].reshape(shape + Y.shape[-1:]))
-        start += size
-    return jax.tree_util.tree_unflatten(static.y_def, leaves)
-
-
-def _pack(tree, lanes: int):
-    rows = [jnp.reshape(leaf, (-1, lanes)) for leaf in jax.tree_util.tree_leaves(tree)]
-    return rows[0] if len(rows) == 1 else jnp.concatenate(rows, axis=0)
-
-
-def _keep(x, one):
-    """x / 1.0 with a runtime 1.0: exact, and XLA treats a division as expensive, so it computes and
-    stores x once instead of fusing (recomputing) its whole producer chain into every consumer.
-    Without it an unrolled step is recomputed by each of the ~15 carried outputs."""
-    return x / one
-
-
-def _combine(y, h, ks, coeffs):
-    """y + h * sum_j coeffs[j] * ks[j] (zero coefficients skipped, fixed summation order)."""
-    terms = [cj * k for cj, k in zip(coeffs, ks) if cj != 0.0]
-    if not terms:
-        return y
-    acc = terms[0]
-    for term in terms[1:]:
-        acc = acc + term
-    return y + h * acc
-
-
-def _rel_rate(Fv, Y):
-    return jnp.max(jnp.abs(Fv) / jnp.maximum(jnp.abs(Y), 1e-8), axis=0)
-
-
-@functools.partial(jax.jit, static_argnums=0)
-def _init_fn(key: _Key, Y0, t_end, t0, h0, save_next, mode, arg_rows, args_extra, args_shared, consts: _Consts):
-    """f(t0, y0), the first step (`h0` if > 0, else the starting-step heuristic of Hairer, Norsett &
-    Wanner I, Sec. II.4, as in diffrax) and the initial status of a block -> (F, I)."""
-    static = key.value
-    f = _field(static, arg_rows, args_extra, args_shared)
-    n = Y0.shape[0]
-    t = jnp.broadcast_to(t0, t_end.shape).astype(t_end.dtype)
-    F0 = f(t, Y0)
-    scale = consts.atol + consts.rtol * jnp.abs(Y0)
-
-    def norm(X):
-        return jnp.sqrt(jnp.sum(jnp.square(X / scale), axis=0) / n)
-
-    d0, d1 = norm(Y0), norm(F0)
-    small = (d0 < 1e-5) | (d1 < 1e-5)
-    hh = jnp.where(small, 1e-6, 0.01 * d0 / jnp.where(small, 1.0, d1))
-    hh = jnp.minimum(hh, t_end - t)
-    F1 = f(t + hh, Y0 + hh * F0)
-    d2 = norm(F1 - F0) / hh
-    dmax = jnp.maximum(d1, d2)
-    tiny = ~(dmax > 1e-15)
-    h1 = jnp.where(tiny, jnp.maximum(1e-6, hh * 1e-3), (0.01 / jnp.where(tiny, 1.0, dmax)) ** (1.0 / 5.0))
-    h = jnp.where(h0 > 0, h0, jnp.minimum(100 * hh, h1))
-    h = jnp.where(jnp.isfinite(h) & (h > 0), h, consts.span * 1e-6)
-    finite = jnp.all(jnp.isfinite(Y0) & jnp.isfinite(F0), axis=0)
-    big = jnp.max(jnp.abs(Y0), axis=0) > consts.threshold
-    code = jnp.where(~finite, int(Status.nonfinite), jnp.where(
-        big, int(Status.diverged), jnp.where(t_end <= t, int(Status.ok), _RUNNING))).astype(jnp.int32)
-    t_conv = jnp.where(_rel_rate(F0, Y0) > consts.converge_rtol, t, -jnp.inf)
-    zeros = jnp.zeros_like(t)
-    F = jnp.concatenate([jnp.stack([t, t_end, h, t_conv, zeros]), Y0, F0])
-    iz = jnp.zeros(t.shape, jnp.int32)
-    return F, jnp.stack([code, iz, iz, save_next, mode, iz, iz, iz])
-
-
-# ---------------------------------------------------------------------------------------------------
-# One step attempt of every lane of a block (the caller masks lanes that must not move).
-
-
-def _explicit_step(static: _Static, f, t, h, Y, Fv, one):
-    """-> (y_new, f(t + h, y_new), error estimate, whether the step looks stiff)."""
-    c, a, e = static.explicit
-    ks, Ys = [Fv], [Y]
-    for i in range(1, 7):
-        Ys.append(_keep(_combine(Y, h, ks, a[i - 1]), one))  # stored once, read by f's components
-        ks.append(_keep(f(t + c[i] * h, Ys[-1]), one))
-    err = h * sum(ej * k for ej, k in zip(e, ks) if ej != 0.0)
-    # stiffness: h rho > 3, with rho from the last two stages (both at t + h)
-    num = jnp.sum(jnp.square(ks[6] - ks[5]), axis=0)
-    den = jnp.sum(jnp.square(Ys[6] - Ys[5]), axis=0)
-    return Ys[6], ks[6], err, h * h * num > _STIFF_HRHO**2 * den
-
-
-def _lu(M, one):
-    """LU factors (no pivoting) of per-lane D x D matrices given as nested lists of (B,) arrays; the
-    diagonal holds 1/U_ii. A zero pivot gives inf/NaN, which rejects the step (a smaller step makes
-    1/(h gamma) - J diagonally dominant)."""
-    D = len(M)
-    M = [list(row) for row in M]
-    for k in range(D):
-        M[k][k] = _keep(1.0 / M[k][k], one)
-        for i in range(k + 1, D):
-            M[i][k] = _keep(M[i][k] * M[k][k], one)
-            for j in range(k + 1, D):
-                M[i][j] = M[i][j] - M[i][k] * M[k][j]
-    return M
-
-
-def _lu_solve(LU, r):
-    D = len(LU)
-    z = []
-    for i in range(D):
-        zi = r[i]
-        for j in range(i):
-            zi = zi - LU[i][j] * z[j]
-        z.append(zi)
-    x = [None] * D
-    for i in reversed(range(D)):
-        xi = z[i]
-        for j in range(i + 1, D):
-            xi = xi - LU[i][j] * x[j]
-        x[i] = xi * LU[i][i]
-    return jnp.stack(x)
-
-
-def _rosenbrock_step(static: _Static, f, t, h, Y, one):
-    """ROS34PW2 step -> (y_new, f(t, y), error, h |J|_inf). Exact Jacobian (forward mode) and LU up
-    to `_FULL_JACOBIAN_MAX` components; above, its diagonal (the method is a W-method: any
-    approximation keeps order 3, only stability suffers)."""
-    tab = _ROS34PW2
-    D = Y.shape[0]
-    tangents = jnp.broadcast_to(jnp.eye(D, dtype=Y.dtype)[:, :, None], (D,) + Y.shape)
-    f0, cols = jax.vmap(lambda v: jax.jvp(lambda y: f(t, y), (Y,), (v,)), out_axes=(None, 0))(tangents)
-    f0, cols = _keep(f0, one), _keep(cols, one)  # cols[j, i] = df_i / dy_j
-    g = 1.0 / (h * tab.gamma)
-    if D <= _FULL_JACOBIAN_MAX:
-        LU = _lu([[(g if i == j else 0.0) - cols[j, i] for j in range(D)] for i in range(D)], one)
-        solve = lambda r: _keep(_lu_solve(LU, list(r)), one)  # noqa: E731
-        h_jac = h * jnp.max(jnp.stack([sum(jnp.abs(cols[j, i]) for j in range(D)) for i in range(D)]), axis=0)
-    else:
-        diag = jnp.stack([cols[i, i] for i in range(D)])
-        inv = _keep(1.0 / (g - diag), one)
-        solve = lambda r: _keep(r * inv, one)  # noqa: E731
-        h_jac = h * jnp.max(jnp.abs(diag), axis=0)
-    us = []
-    for i in range(len(tab.m)):
-        if i == 0:
-            Fi = f0
-        else:
-            Yi = _keep(Y + sum(tab.a[i][j] * us[j] for j in range(i) if tab.a[i][j] != 0.0), one)
-            Fi = f(t + tab.alpha[i] * h, Yi)
-        rhs = Fi + sum((tab.c[i][j] / h) * us[j] for j in range(i) if tab.c[i][j] != 0.0)
-        us.append(solve(rhs))
-    Y_new = _keep(Y + sum(mj * u for mj, u in zip(tab.m, us)), one)
-    err = sum(ej * u for ej, u in zip(tab.e, us))
-    return Y_new, f0, err, h_jac
-
-
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def _chunk_fn(key: _Key, kind: int, F, I, args_extra, args_shared, consts: _Consts, n_iter):
-    """`_chunk_block` on `_GROUP` blocks, one after the other (one dispatch from the host per group).
-    Arrays come and go lane-last, with the group's lanes side by side: (rows, _GROUP * B)."""
-    def split(x):  # (..., G * B) -> (G, ..., B)
-        return jnp.moveaxis(x.reshape(x.shape[:-1] + (_GROUP, -1)), -2, 0)
-
-    def join(x):  # (G, ..., B) -> (..., G * B)
-        x = jnp.moveaxis(x, 0, -2)
-        return x.reshape(x.shape[:-2] + (-1,))
-
-    out = lax.map(lambda blk: _chunk_block(key.value, kind, *blk, args_shared, consts, n_iter),
-                  (split(F), split(I), [split(x) for x in args_extra]))
-    return tuple(join(x) for x in out)
-
-
-def _chunk_block(static: _Static, kind: int, F, I, args_extra, args_shared, consts: _Consts, n_iter):
-    """Up to `n_iter` step attempts, with the method `kind`, for every running lane of a block whose
-    method is `kind` -> (F, I, saved, n_saved).
-
-    Saving: each lane has `static.slots` save slots per chunk; a step that would land on a save
-    time while the lane's slots are full is not taken (the lane waits for the next chunk). A lane
-    that switches method also waits. Waiting never changes a lane's result.
-    """
-    D = sum(math.prod(shape) for shape in static.y_shapes)
-    F, arg_rows = F[:_Y + 2 * D], F[_Y + 2 * D:]  # state rows, per-lane arg rows
-    f = _field(static, arg_rows, args_extra, args_shared)
-    slots = static.slots
-    dtype = F.dtype
-    eps = float(jnp.finfo(dtype).eps)
-    one = consts.one
-    k_err = 5.0 if kind == _EXPLICIT else 3.0
-    alpha, beta, expo_reject = 0.7 / k_err, 0.4 / k_err, 1.0 / k_err
-    t_end = F[_TEND]
-    buf = jnp.full((max(slots, 1), D) + t_end.shape, jnp.nan, dtype)
-    count = jnp.zeros(t_end.shape, jnp.int32)
-    slot_ids = jnp.arange(max(slots, 1), dtype=jnp.int32)[:, None, None]
-    mine = (I[_CODE] == _RUNNING) & (I[_MODE] == kind)  # lanes this kernel may step
-
-    def cond(carry):
-        i, _, I, _, _ = carry
-        return (i < n_iter) & jnp.any((I[_CODE] == _RUNNING) & (I[_MODE] == kind))
-
-    def body(carry):
-        # The carry is the packed (F, I): each is written by one compiled loop per iteration.
-        i, F, I, buf, count = carry
-        t, h_prop, t_conv, log_err = F[_T], F[_H], F[_TCONV], F[_LOGERR].astype(jnp.float32)
-        Y, Fv = F[_Y:_Y + D], F[_Y + D:]
-        code, n_acc, n_rej, save_next, mode, stiff, calm, n_ros = (I[r] for r in range(8))
-        running = (code == _RUNNING) & (mode == kind)
-        to_end = t_end - t
-        if slots:
-            t_save = consts.save_table[save_next]
-            to_save = t_save - t
-            hit_save = to_save <= jnp.minimum(h_prop, to_end)
-            hit_end = (to_end <= h_prop) & ~(hit_save & (to_save < to_end))
-            h = jnp.where(hit_save, to_save, jnp.where(hit_end, to_end, h_prop))
-            t_next = jnp.where(hit_save, t_save, jnp.where(hit_end, t_end, t + h))
-            live = running & ~(hit_save & (count >= slots))
-            clipped = hit_save | hit_end
-        else:
-            hit_end = clipped = to_end <= h_prop
-            h = jnp.where(hit_end, to_end, h_prop)
-            t_next = jnp.where(hit_end, t_end, t + h)
-            live = running
-
-        if kind == _EXPLICIT:
-            # (Stage 7 is f(t + h, y_new); t + h and t_next differ by a rounding when a save time or
-            # t_max is hit, which only a non-autonomous field could tell.)
-            Y_new, F_new, err, stiff_step = _explicit_step(static, f, t, h, Y, Fv, one)
-            F_here = Fv
-        else:
-            Y_new, F_here, err, h_jac = _rosenbrock_step(static, f, t, h, Y, one)
-            F_new = Fv  # f(t, y) is refreshed after the loop
-        scale = consts.atol + consts.rtol * jnp.maximum(jnp.abs(Y), jnp.abs(Y_new))
-        n2 = _keep(jnp.mean(jnp.square(err / scale), axis=0), one)  # squared RMS norm
-        finite = jnp.isfinite(n2)
-        accept = live & (n2 <= 1.0)
-        reject = live & ~accept
-
-        # PI control; factors in float32 (vectorized log/exp; they only steer the step size).
-        log_norm = 0.5 * jnp.log(jnp.clip(jnp.where(finite, n2, 1e20), 1e-20, 1e20).astype(jnp.float32))
-        fac_acc = jnp.clip(_SAFETY * jnp.exp(-alpha * log_norm + beta * log_err), _FACMIN, _FACMAX)
-        fac_rej = jnp.clip(_SAFETY * jnp.exp(-expo_reject * log_norm), _FACMIN, _SAFETY)
-        h_acc = h * fac_acc.astype(dtype)
-        h_acc = jnp.where(clipped, jnp.maximum(h_acc, h_prop), h_acc)  # a clipped step keeps the proposal
-        h_new = jnp.where(accept, h_acc, jnp.where(reject, h * fac_rej.astype(dtype), h_prop))
-
-        if static.track_conv:
-            if kind == _EXPLICIT:
-                t_conv = jnp.where(accept & (_rel_rate(F_new, Y_new) > consts.converge_rtol), t_next, t_conv)
-            else:  # the rate at the step's start (the last accepted point); the end is seen next time
-                t_conv = jnp.where(live & (_rel_rate(F_here, Y) > consts.converge_rtol), t, t_conv)
-        n_acc = n_acc + accept.astype(jnp.int32)
-        n_rej = n_rej + reject.astype(jnp.int32)
-        if kind == _ROSENBROCK:
-            n_ros = n_ros + accept.astype(jnp.int32)
-        log_err = jnp.where(accept, log_norm, log_err)
-        if slots:
-            saved = accept & hit_save
-            buf = jnp.where(saved & (count == slot_ids), Y_new[None], buf)
-            count = count + saved.astype(jnp.int32)
-            save_next = save_next + saved.astype(jnp.int32)
-
-        # Stiffness bookkeeping (the method switches only for "auto").
-        if kind == _EXPLICIT:
-            stiff = jnp.where(accept & stiff_step, stiff + 1, stiff)
-            calm = jnp.where(accept, jnp.where(stiff_step, 0, calm + 1), calm)
-            stiff = jnp.where(calm >= _CALM_RESET, 0, stiff)
-            switch = stiff >= _STIFF_COUNT
-        else:
-            calm = jnp.where(accept, jnp.where(h_jac < _CALM_HJ, calm + 1, 0), calm)
-            switch = calm >= _CALM_COUNT
-        switch = switch & consts.switching
-        mode = jnp.where(switch, 1 - kind, mode)
-        stiff = jnp.where(switch, 0, stiff)
-        calm = jnp.where(switch, 0, calm)
-        log_err = jnp.where(switch, 0.0, log_err)
-
-        dtmin = 8 * eps * jnp.abs(t) + 1e-14 * consts.span
-        done = accept & (t_next >= t_end)
-        big = accept & (jnp.max(jnp.abs(Y_new), axis=0) > consts.threshold)
-        collapsed = live & ~done & (h_new < dtmin)
-        out_of_steps = live & ~done & (n_acc + n_rej >= consts.max_steps)
-        code = jnp.where(big, int(Status.diverged), jnp.where(
-            collapsed, int(Status.nonfinite), jnp.where(
-                done, int(Status.ok), jnp.where(out_of_steps, int(Status.max_steps), code)))).astype(jnp.int32)
-        F = jnp.concatenate([jnp.stack([jnp.where(accept, t_next, t), t_end, h_new, t_conv, log_err.astype(dtype)]),
-                             jnp.where(accept, Y_new, Y), jnp.where(accept, F_new, Fv)])
-        I = jnp.stack([code, n_acc, n_rej, save_next, mode, stiff, calm, n_ros])
-        return i + 1, F, I, buf, count
-
-    _, F, I, buf, count = lax.while_loop(cond, body, (jnp.asarray(0, jnp.int32), F, I, buf, count))
-    if kind == _ROSENBROCK:  # keep the row f(t, y) valid (FSAL for the explicit method)
-        t, Y = F[_T], F[_Y:_Y + D]
-        F_end = f(t, Y)
-        t_conv = F[_TCONV]
-        if static.track_conv:
-            t_conv = jnp.where(mine & (_rel_rate(F_end, Y) > consts.converge_rtol), t, t_conv)
-        F = jnp.concatenate([F[:_TCONV], t_conv[None], F[_LOGERR:_Y + D], jnp.where(mine, F_end, F[_Y + D:])])
-    return F, I, buf, count
-
-
-# ---------------------------------------------------------------------------------------------------
-# Host driver
 
 
 def _pow2_at_least(n: int) -> int:
@@ -642,7 +117,7 @@ def solve_lanes(
     - `method`: "tsit5" (Tsitouras 2011) or "dopri5" (Dormand & Prince 1980), explicit 5(4) pairs;
       "ros34pw2" (Rang & Angermann 2005), a linearly implicit 3(2) Rosenbrock-W pair, L-stable, with
       the exact Jacobian by forward mode (its diagonal above 8 components); "auto" (default): Tsit5,
-      and per lane ROS34PW2 while the lane is stiff (see `_STIFF_HRHO`; a lane whose explicit steps
+      and per lane ROS34PW2 while the lane is stiff (see `_lane_control`; a lane whose explicit steps
       are limited by stability rather than accuracy).
     - `rtol`, `atol`: a step is accepted when the RMS over the lane's components of
       err / (atol + rtol max(|y_n|, |y_{n+1}|)) is <= 1 (diffrax's norm); PI step-size control per
@@ -780,10 +255,10 @@ def solve_lanes(
     I_all = None
     pending = []
     h0 = jnp.asarray(-1.0 if dt0 is None else dt0, dtype)
-    mode0 = _ROSENBROCK if method == "ros34pw2" else _EXPLICIT
+    method0 = _ROSENBROCK if method == "ros34pw2" else _EXPLICIT
     for idx, padded in blocks_of(np.arange(n), size_for(n)):
         pending.append((idx, _init_fn(key, Y0[:, padded], t_end[padded], jnp.asarray(t0, dtype), h0,
-                                      np.full(padded.size, at_start, np.int32), np.full(padded.size, mode0, np.int32),
+                                      np.full(padded.size, at_start, np.int32), np.full(padded.size, method0, np.int32),
                                       arg_rows[:, padded], extra(padded), args_shared, consts)))
     n_state = _Y + 2 * D
     F_all = np.empty((n_state + arg_rows.shape[0], n), dtype)  # state rows, then per-lane arg rows
@@ -803,7 +278,7 @@ def solve_lanes(
             break
         pending = []
         for kind in (_EXPLICIT, _ROSENBROCK):
-            mine = running & (I_all[_MODE] == kind)
+            mine = running & (I_all[_METHOD] == kind)
             work = []  # (lanes to scatter back, their positions in the block, the block's lanes)
             if compact:  # lanes with similar remaining work (steps ~ (t_end - t) / h) share a block
                 lanes = np.flatnonzero(mine)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import gammaln, ive, logsumexp
 
 from ..config import ConfigError
 
@@ -53,6 +52,8 @@ def _debye(nu: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def _series(nu: float, x: float) -> float:
     """log of the ascending series, summed until the terms are 1e-20 of the largest."""
+    from scipy.special import gammaln, logsumexp  # on first use: `import dynamics` stays fast
+
     m = np.arange(0, 64 + int(4 * x))
     terms = (2 * m + nu) * math.log(x / 2.0) - gammaln(m + 1.0) - gammaln(m + nu + 1.0)
     return float(logsumexp(terms))
@@ -66,6 +67,8 @@ def log_bessel_iv(nu: float | np.ndarray, x: float | np.ndarray) -> np.ndarray:
 
     **Returns:** a float64 numpy array (0-d for scalar input).
     """
+    from scipy.special import ive  # on first use: `import dynamics` stays fast
+
     nu, x = np.broadcast_arrays(np.asarray(nu, dtype=np.float64), np.asarray(x, dtype=np.float64))
     out = np.empty(nu.shape)
     big = nu >= DEBYE_MIN_ORDER

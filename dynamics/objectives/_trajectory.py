@@ -1,5 +1,8 @@
 r"""Kernel entropy (T28) of the normalized embeddings along a saved two-layer linear BYOL run
-[RBR23]: a diagnostic for any result Dataset that carries `W` over `time`."""
+[RBR23]: the `kernel_entropy` diagnostic that every simulation result carries
+(`kernel_entropy_series`, `with_kernel_entropy`), and the same series for any result Dataset that
+carries `W` over `time` (`trajectory_kernel_entropy`). One computation behind both
+(`_entropy_values`): fixed inputs drawn once, the estimator vmapped over time."""
 
 from __future__ import annotations
 
@@ -10,10 +13,16 @@ import xarray as xr
 from jaxtyping import Array, Float
 
 from ..config import Config, ConfigError, data_statistics
-from ..stochastic import sample_views, view_factors
+from ..flows import sample_views, view_factors
 from ._entropy import _check_kappa, kernel_entropy
 
-__all__ = ["embedding_entropy", "entropy_inputs", "trajectory_kernel_entropy"]
+__all__ = ["embedding_entropy", "entropy_inputs", "trajectory_kernel_entropy", "KERNEL_ENTROPY_SETTINGS",
+           "kernel_entropy_series", "mode_weight_matrix", "with_kernel_entropy"]
+
+#: Settings of the `kernel_entropy` diagnostic: kappa (T28's default), number of fixed inputs, the
+#: input kind (augmented views, the online branch's input) and the seed of the inputs (common
+#: random numbers: every run with the same data statistics sees the same inputs).
+KERNEL_ENTROPY_SETTINGS = {"kappa": 10.0, "n_samples": 512, "inputs": "view", "key": 0}
 
 
 def embedding_entropy(W: Float[Array, "T n2 n1"], x: Float[Array, "k n1"], kappa: float = 10.0,
@@ -66,13 +75,55 @@ def trajectory_kernel_entropy(ds: xr.Dataset, *, key: Array, n_samples: int = 51
     if "W" not in ds:
         raise ConfigError("W", None, "the dataset has no W over time (needs a model='full' result)")
     kappa = _check_kappa(kappa)
-    config = Config.from_dataset(ds)
-    x = entropy_inputs(config, n_samples, key=key, inputs=inputs)
-    with jax.enable_x64(True):
-        values = np.asarray(embedding_entropy(jnp.asarray(ds["W"].values, jnp.float64), jnp.asarray(x),
-                                              kappa, plugin))
+    values = _entropy_values(Config.from_dataset(ds), ds["W"].values, key=key, n_samples=n_samples, kappa=kappa,
+                             plugin=plugin, inputs=inputs)
     attrs = {"long_name": "vMF kernel entropy of normalized embeddings W x (T28)", "units": "nats",
              "kappa": kappa, "n_samples": int(n_samples), "plugin": int(plugin), "inputs": inputs,
              "theory": "T28"}
     return xr.DataArray(values, coords={"time": ds["time"].values}, dims=("time",), name="kernel_entropy",
                         attrs=attrs)
+
+
+def _entropy_values(config: Config, W: np.ndarray, *, key: Array, n_samples: int, kappa: float, plugin: bool,
+                    inputs: str) -> np.ndarray:
+    """`embedding_entropy` of W (time x n2 x n1) on `entropy_inputs` of `config`, in float64."""
+    x = entropy_inputs(config, n_samples, key=key, inputs=inputs)
+    with jax.enable_x64(True):
+        return np.asarray(embedding_entropy(jnp.asarray(W, jnp.float64), jnp.asarray(x), kappa, plugin),
+                          dtype=np.float64)
+
+
+def kernel_entropy_series(config: Config, W: np.ndarray) -> tuple[np.ndarray, dict]:
+    r"""$\hat H(\{W(t) x_i / \|W(t) x_i\|\}_i)$ at every saved time (leading axis of `W`, n2 x n1
+    each; NaN where W is not finite), with the inputs $x_i$ drawn once by `entropy_inputs` from
+    `config`'s data statistics (`KERNEL_ENTROPY_SETTINGS`). For the eigenmode model pass
+    $W = \mathrm{diag}(w) Q_{:, :m}^T$ in the data basis Q (`mode_weight_matrix`).
+
+    **Returns:** the values (float64) and the variable's attributes (settings and `theory`).
+    """
+    s = KERNEL_ENTROPY_SETTINGS
+    with jax.enable_x64(True):
+        key = jax.random.key(s["key"])
+    values = _entropy_values(config, W, key=key, n_samples=s["n_samples"], kappa=s["kappa"], plugin=False,
+                             inputs=s["inputs"])
+    attrs = {"long_name": "vMF kernel entropy of normalized embeddings W x (T28)", "units": "nats",
+             "kappa": s["kappa"], "n_samples": s["n_samples"], "inputs": s["inputs"], "input_key": s["key"],
+             "theory": "T28"}
+    return values, attrs
+
+
+def mode_weight_matrix(config: Config, w: np.ndarray) -> np.ndarray:
+    """The online weights of an eigenmode run as matrices, diag(w_j) Q[:, :m]^T (time x m x n1)."""
+    basis = data_statistics(config).basis
+    return w[..., :, None] * basis[:, : w.shape[-1]].T
+
+
+def with_kernel_entropy(ds: xr.Dataset, *, config: Config, W: np.ndarray) -> xr.Dataset:
+    """A copy of the result `ds` with the `kernel_entropy` diagnostic added (`kernel_entropy_series`
+    of the online weights `W`, time x n2 x n1, under `config`'s data statistics); `ds` is unchanged.
+
+    **Returns:** a new Dataset with one more data variable, `kernel_entropy` over `time` (T28, nats;
+    attributes `kappa`, `n_samples`, `inputs`, `input_key`, `theory`).
+    """
+    values, attrs = kernel_entropy_series(config, W)
+    return ds.assign(kernel_entropy=("time", values, attrs))

@@ -6,6 +6,9 @@ the target, Euclidean loss; THEORY.md §5): on the parabola s = p²/α_p a mode 
 p0 > p*₋ of (T17), p*₋ = [τ − sqrt(τ² − 4η(1+σ²))] / (2(1+σ²)). At τ = 1 (SimSiam; an EMA target at
 large β) its edge in η is therefore η = p0(1 − (1+σ²)p0) for p0 < 1/(2(1+σ²)), and η* = 1/(4(1+σ²))
 for larger p0, above which every mode collapses.
+
+Length: over 400 lines on purpose: the cell edges, the analytic (T17) boundaries and the two map kinds
+(outcome, final value) share their axis handling; split them when a third kind of map arrives.
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
 """Phase portrait of one eigenmode: the (p_j, s_j) plane at fixed tau (T11-T12), with streamlines,
 nullclines, the invariant parabola s = p^2/alpha_p (T14), fixed points coloured by their Jacobian
-classification, the collapse basin shaded and simulated trajectories overlaid."""
+classification, the collapse basin shaded and simulated trajectories overlaid.
+
+Length: over 400 lines on purpose: the plane's field, nullclines, fixed points, basin and the overlaid runs
+share one set of axes and limits.
+"""
 
 from __future__ import annotations
 

@@ -13,9 +13,6 @@ from ._diagnostics import projector_distance as projector_distance
 from ._outcome import OUTCOME_TOLERANCES as OUTCOME_TOLERANCES
 from ._outcome import SpectrumOutcome as SpectrumOutcome
 from ._outcome import spectrum_outcome as spectrum_outcome
-from ._entropy import KERNEL_ENTROPY_SETTINGS as KERNEL_ENTROPY_SETTINGS
-from ._entropy import kernel_entropy_series as kernel_entropy_series
-from ._entropy import mode_weight_matrix as mode_weight_matrix
 from ._io import atomic_write as atomic_write
 from ._io import read_netcdf as read_netcdf
 from ._io import write_netcdf as write_netcdf

@@ -118,10 +118,23 @@ def _finish(data_vars: dict, coords: dict, config: Config, status: int, reached:
     return ds
 
 
-def full_dataset(config: Config, ts: np.ndarray, W: np.ndarray, Wp: np.ndarray, Wa: np.ndarray,
+def full_dataset(config: Config, *, ts: np.ndarray, W: np.ndarray, Wp: np.ndarray, Wa: np.ndarray,
                  X: np.ndarray, XS: np.ndarray, status: int, reached: np.ndarray, num_steps: int,
                  extra: dict | None = None) -> xr.Dataset:
-    """Dataset of a full-model run: weights over time plus the diagnostics of `full_diagnostics`."""
+    """A new Dataset of a full-model run: the weights over time plus the diagnostics of
+    `full_diagnostics` (its inputs are not modified).
+
+    **Arguments:** `config` (the run's `Config`, stored as attributes), keyword-only: `ts` (saved
+    times), `W`, `Wp`, `Wa` (time x matrix, NaN where not reached), `X`, `XS` (X and X + X'),
+    `status` (a `Status`), `reached` (bool per saved time), `num_steps`, `extra` (more attributes).
+
+    **Returns:** data variables `W`, `Wp`, `Wa` (time, i, j / k); `eig_F`, `eig_Wp`, `p`, `tau` (time,
+    mode); `loss`, `balance_residual`, `commutator`, `effective_rank`, `participation_ratio`,
+    `projector_distance` (time); `reached` (time), `status` (scalar, flag attributes); coordinates
+    `time`, `mode`, `i`, `j`, `k`; the attributes of `Config.flat_attrs`, `config_json`,
+    `dynamics_version`, `theory`, `status_name`, `status_message`, `num_steps`, `flow_expectation`,
+    `predictor_record`, then `extra`.
+    """
     n = int(reached.sum())
     diag = full_diagnostics(W[:n], Wp[:n], Wa[:n], X, XS, ts[:n], config.alpha_p, config.eta)
     data_vars = {
@@ -138,10 +151,21 @@ def full_dataset(config: Config, ts: np.ndarray, W: np.ndarray, Wp: np.ndarray, 
     return _finish(data_vars, coords, config, status, reached, num_steps, extra or {})
 
 
-def modes_dataset(config: Config, ts: np.ndarray, p: np.ndarray, s: np.ndarray, tau: np.ndarray,
+def modes_dataset(config: Config, *, ts: np.ndarray, p: np.ndarray, s: np.ndarray, tau: np.ndarray,
                   lam_d: np.ndarray, lam_s: np.ndarray, status: int, reached: np.ndarray, num_steps: int,
                   extra: dict | None = None) -> xr.Dataset:
-    """Dataset of an eigenmode-model run: p, s, tau per mode plus `mode_diagnostics`."""
+    """A new Dataset of an eigenmode-model run: p, s, tau per mode plus `mode_diagnostics` (its
+    inputs are not modified).
+
+    **Arguments:** `config`, keyword-only: `ts`, `p`, `s`, `tau` (time x mode, NaN where not
+    reached), `lam_d`, `lam_s` (per mode: eigenvalues of X and X + X'), `status`, `reached`,
+    `num_steps`, `extra` (more attributes).
+
+    **Returns:** data variables `p`, `s`, `eig_F`, `eig_Wp`, `tau` (time, mode); `loss`,
+    `balance_residual`, `commutator`, `effective_rank`, `participation_ratio`, `projector_distance`
+    (time); `lambda_d`, `lambda_s` (mode); `reached`, `status`; coordinates `time`, `mode`; the
+    attributes as for `full_dataset`.
+    """
     diag = mode_diagnostics(p, s, tau, lam_d, lam_s, ts, config.alpha_p, config.eta)
     data_vars = {"p": (("time", "mode"), p), "s": (("time", "mode"), s)}
     for name in ("eig_F", "eig_Wp", "tau"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -12,17 +12,17 @@ import optax
 import xarray as xr
 from jaxtyping import Array, Float
 
-from .._simulate import save_times, with_kernel_entropy
-from ..config import Config, ConfigError, data_statistics
+from ..config import Config, ConfigError, data_statistics, save_times
 from ..flows import (BYOLState, GradientPath, PredictorStatistics, closed_form_predictor, gradient_path,
-                     initial_state, sample_statistics)
+                     initial_state, sample_statistics, ViewFactors, sample_views, view_factors)
 from ..integrate import Status, state_max_abs
+from ..objectives import with_kernel_entropy
 from ..results import full_dataset
 from ._gradient import Params, minibatch_gradients
 from ._settings import SGDSettings
-from ._views import ViewFactors, sample_views, view_factors
 
-__all__ = ["SGDHyper", "PredictorHyper", "sgd_optimizer", "sgd_step", "set_closed_form_predictor", "simulate_sgd"]
+__all__ = ["SGDHyper", "PredictorHyper", "sgd_optimizer", "sgd_step", "apply_gradients", "scan_steps",
+           "set_closed_form_predictor", "simulate_sgd"]
 
 
 class SGDHyper(NamedTuple):
@@ -113,11 +113,18 @@ def sgd_optimizer(hyper: SGDHyper, path: GradientPath, decoupled: bool) -> optax
 def sgd_step(state: BYOLState, opt_state: optax.OptState, x1: Array, x2: Array, hyper: SGDHyper,
              optimizer: optax.GradientTransformation, path: GradientPath
              ) -> tuple[BYOLState, optax.OptState]:
-    r"""One step on the minibatch (x1, x2): gradients (`minibatch_gradients`), the optimizer, then
-    the target, $W_a \leftarrow \gamma W_a + (1-\gamma) W_\mathrm{new}$ (the discrete (T4)) or
+    r"""One step on the minibatch (x1, x2): gradients (`minibatch_gradients`), then `apply_gradients`.
+    Pure; returns the new state and optimizer state."""
+    return apply_gradients(state, opt_state, minibatch_gradients(state, x1, x2, path), hyper, optimizer, path)
+
+
+def apply_gradients(state: BYOLState, opt_state: optax.OptState, grads: Params, hyper: SGDHyper,
+                    optimizer: optax.GradientTransformation, path: GradientPath
+                    ) -> tuple[BYOLState, optax.OptState]:
+    r"""The optimizer on `grads` (in W, Wp), then the target,
+    $W_a \leftarrow \gamma W_a + (1-\gamma) W_\mathrm{new}$ (the discrete (T4)) or
     $W_a = W_\mathrm{new}$ for `target="online"`. Pure; returns the new state and optimizer state."""
     params = Params(state.W, state.Wp)
-    grads = minibatch_gradients(state, x1, x2, path)
     updates, opt_state = optimizer.update(grads, opt_state, params)
     params = optax.apply_updates(params, updates)
     if path.target == "online":
@@ -127,44 +134,63 @@ def sgd_step(state: BYOLState, opt_state: optax.OptState, x1: Array, x2: Array, 
     return BYOLState(params.W, params.Wp, Wa), opt_state
 
 
+def scan_steps(step: Callable, state0: BYOLState, opt_state0: optax.OptState, aux0: Any, key: Array,
+               threshold: Array, *, n_segments: int, save_every: int):
+    r"""The SGD loop of a discrete simulation as one scan (trace it inside `jax.jit`): an outer scan
+    over `n_segments` saved segments, an inner scan over the `save_every` steps of each. Each step
+    splits the key (`key, sub = split(key)`) and calls
+    `step(state, opt_state, aux, count, sub) -> (state, opt_state, aux)` (`aux`: extra carried
+    state, e.g. a closed-form predictor's statistics; `count`: steps completed). After a step whose
+    state has a non-finite entry (`nonfinite`) or an entry above `threshold` (`diverged`) the carry
+    is frozen (`lax.cond`), so the remaining steps cost nothing and the status keeps the first failure.
+
+    **Returns:** `(states, alive, status, count)`: the state at the end of every segment, whether
+    it was reached, the final `Status` code and the number of steps completed.
+    """
+    ok, diverged, nonfinite = (jnp.int32(s) for s in (Status.ok, Status.diverged, Status.nonfinite))
+
+    def advance(operand):
+        state, opt_state, key, _, aux, count = operand
+        key, sub = jax.random.split(key)
+        state, opt_state, aux = step(state, opt_state, aux, count, sub)
+        size = state_max_abs(state)
+        code = jnp.where(jnp.isfinite(size), jnp.where(size > threshold, diverged, ok), nonfinite)
+        return state, opt_state, key, code, aux, count
+
+    def one(carry, _):
+        state, opt_state, key, code, aux, count = carry
+        state, opt_state, key, code, aux, count = jax.lax.cond(
+            code == ok, advance, lambda o: o, (state, opt_state, key, code, aux, count))
+        return (state, opt_state, key, code, aux, count + (code == ok).astype(jnp.int32)), None
+
+    def segment(carry, _):
+        carry, _ = jax.lax.scan(one, carry, None, length=save_every)
+        return carry, (carry[0], carry[3] == ok)
+
+    carry0 = (state0, opt_state0, key, ok, aux0, jnp.int32(0))
+    carry, (states, alive) = jax.lax.scan(segment, carry0, None, length=n_segments)
+    return states, alive, carry[3], carry[5]
+
+
 @partial(jax.jit, static_argnames=("path", "decoupled", "batch_size", "n_segments", "save_every"))
 def _run(state0: BYOLState, factors: ViewFactors, hyper: SGDHyper, key: Array, threshold: Array,
          predictor: PredictorHyper, *, path: GradientPath, decoupled: bool, batch_size: int, n_segments: int,
          save_every: int):
-    """The whole run as one jitted scan: an outer scan over saved segments, an inner scan over the
-    `save_every` steps of each. After a failure the carry is frozen (`lax.cond`), so the remaining
-    steps cost nothing and `status` keeps the first failure. A closed-form predictor is set before
-    each step's gradient (`set_closed_form_predictor`)."""
+    """The whole run as one jitted `scan_steps`; a closed-form predictor is set before each step's
+    gradient (`set_closed_form_predictor`, its statistics carried as `aux`)."""
     optimizer = sgd_optimizer(hyper, path, decoupled)
-    ok, diverged, nonfinite = (jnp.int32(s) for s in (Status.ok, Status.diverged, Status.nonfinite))
 
-    def advance(operand):
-        state, opt_state, key, _, stats, count = operand
-        key, sub = jax.random.split(key)
+    def step(state, opt_state, stats, count, sub):
         x1, x2 = sample_views(sub, factors, batch_size)
         if path.predictor_is_closed_form:
             state, stats = set_closed_form_predictor(state, stats, count, x1, x2, predictor, path)
         state, opt_state = sgd_step(state, opt_state, x1, x2, hyper, optimizer, path)
-        size = state_max_abs(state)
-        code = jnp.where(jnp.isfinite(size), jnp.where(size > threshold, diverged, ok), nonfinite)
-        return state, opt_state, key, code, stats, count
-
-    def step(carry, _):
-        state, opt_state, key, code, stats, count = carry
-        state, opt_state, key, code, stats, count = jax.lax.cond(
-            code == ok, advance, lambda o: o, (state, opt_state, key, code, stats, count))
-        return (state, opt_state, key, code, stats, count + (code == ok).astype(jnp.int32)), None
-
-    def segment(carry, _):
-        carry, _ = jax.lax.scan(step, carry, None, length=save_every)
-        return carry, (carry[0], carry[3] == ok)
+        return state, opt_state, stats
 
     n2 = state0.Wp.shape[0]
     zeros = jnp.zeros((n2, n2), dtype=state0.Wp.dtype)
-    carry0 = (state0, optimizer.init(Params(state0.W, state0.Wp)), key, ok, PredictorStatistics(zeros, zeros, zeros),
-              jnp.int32(0))
-    carry, (states, alive) = jax.lax.scan(segment, carry0, None, length=n_segments)
-    return states, alive, carry[3], carry[5]
+    return scan_steps(step, state0, optimizer.init(Params(state0.W, state0.Wp)), PredictorStatistics(zeros, zeros, zeros),
+                      key, threshold, n_segments=n_segments, save_every=save_every)
 
 
 def simulate_sgd(config: Config, settings: SGDSettings, *, key: Array) -> xr.Dataset:
@@ -246,5 +272,6 @@ def simulate_sgd(config: Config, settings: SGDSettings, *, key: Array) -> xr.Dat
         extra["predictor_record"] = (f"closed form {config.predictor} of an EMA (rho {settings.rho:g}) of minibatch"
                                      f" statistics, set every {settings.predictor_freq} steps (T19)")
     X, XS = stats.X, stats.X + stats.Xprime
-    ds = full_dataset(flow_config, save_times(flow_config), W, Wp, Wa, X, XS, status, reached, count, extra=extra)
-    return with_kernel_entropy(ds, flow_config, W)
+    ds = full_dataset(flow_config, ts=save_times(flow_config), W=W, Wp=Wp, Wa=Wa, X=X, XS=XS, status=status,
+                      reached=reached, num_steps=count, extra=extra)
+    return with_kernel_entropy(ds, config=flow_config, W=W)

@@ -16,6 +16,7 @@ from ._sweep import check_sweep as check_sweep
 from ._sweep import sweep as sweep
 from ._integrity import GroupReport as GroupReport
 from ._integrity import inspect_group as inspect_group
+from ._integrity import sweep_groups as sweep_groups
 from ._store import read_store as read_store
 from ._defaults import MainJob as MainJob
 from ._defaults import main_jobs as main_jobs

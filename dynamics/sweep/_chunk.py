@@ -24,8 +24,9 @@ from ..flows import (
     mode_args,
     mode_weight_flow,
     modes_to_weights,
+    weights_to_modes,
 )
-from ..integrate import solve, solve_lanes
+from ..integrate import SOLVERS, shard_batch, solve, solve_lanes
 from ..results import full_diagnostics
 from ._grid import Grid
 from ._outcome import OUTCOME_THRESHOLDS, classify_modes, time_to_converge
@@ -73,25 +74,6 @@ def _batched(vector_field, y0, args, ts, solver, rtol, atol, max_steps, threshol
                                        max_steps=max_steps, divergence_threshold=threshold))(y0, args)
 
 
-def shard_lanes(tree, n_lanes: int):
-    """Pad the lane axis to a multiple of the device count and shard it over a 1-D device mesh
-    (`jax.sharding`); a no-op on one device. Returns the placed tree and the padded lane count."""
-    devices = jax.devices()
-    if len(devices) == 1:
-        return tree, n_lanes
-    padded = -(-n_lanes // len(devices)) * len(devices)
-    mesh = jax.sharding.Mesh(np.asarray(devices), ("lanes",))
-    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("lanes"))
-
-    def place(a):
-        a = np.asarray(a)
-        if padded != n_lanes:  # repeat the last lane; its result is dropped
-            a = np.concatenate([a, np.repeat(a[-1:], padded - n_lanes, axis=0)])
-        return jax.device_put(a, sharding)
-
-    return jax.tree_util.tree_map(place, tree), padded
-
-
 def resolve_integrator(integrator: str, model: str) -> str:
     """"auto" -> "lanes" for `model="modes"` (3-component lanes: `solve_lanes` is ~30x faster than
     `jit(vmap(diffrax))` on the main job), "diffrax" for `model="full"` (matrix lanes: vmapped
@@ -111,9 +93,9 @@ def _take(tree, idx):
 
 def _integrate_diffrax(vector_field, y0, args, ts: np.ndarray, config: Config, dtype):
     n_lanes = len(jax.tree_util.tree_leaves(y0)[0])
-    (y0, args), _ = shard_lanes((y0, args), n_lanes)
+    (y0, args), _ = shard_batch((y0, args), n_lanes)
     traj = _batched(vector_field, y0, args, jnp.asarray(ts, dtype), config.solver if
-                    config.solver in ("tsit5", "dopri5", "dopri8") else "tsit5", config.rtol, config.atol,
+                    config.solver in SOLVERS else "tsit5", config.rtol, config.atol,
                     config.max_steps, config.divergence_threshold)
     ys = jax.tree_util.tree_map(lambda a: np.asarray(a, dtype=np.float64)[:n_lanes], traj.ys)
     return ys, np.asarray(traj.status)[:n_lanes]
@@ -166,7 +148,7 @@ def integrate_batch(vector_field, y0, args, ts: np.ndarray, config: Config, inte
       thread under `jax.default_device`: `solve_lanes` is a host loop that re-packs running lanes
       between compiled chunks, so it cannot be one `jax.sharding`-partitioned program.
     - `integrator="diffrax"`: `jit(vmap(solve))` with the config's diffrax `solver` (tsit5 for the
-      scipy ones), the lane axis sharded over all devices with `jax.sharding` (`shard_lanes`); every
+      scipy ones), the lane axis sharded over all devices with `jax.sharding` (`dynamics.integrate.shard_batch`); every
       lane of the batch takes as many steps as the slowest one. The accuracy reference.
     """
     if integrator not in ("lanes", "diffrax"):
@@ -234,8 +216,7 @@ def _modes_chunk(grid: Grid, chunk: int, ts: np.ndarray, integrator: str) -> dic
             ys[idx, :, k, :] = saved[k].reshape(idx.size, m, T).transpose(0, 2, 1) if shape[1] == 1 else saved[k]
         status[idx, :] = st.reshape(idx.size, -1)
     p, w, wa = ys[:, :, 0, :], ys[:, :, 1, :], ys[:, :, 2, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s, tau = w**2, np.where(w != 0, wa / w, np.nan)
+    _, s, tau = weights_to_modes(ModeWeights(p, w, wa))
     eta = rates["eta"].reshape(P, 1)
     outcome = classify_modes(p, s, tau, lam[:, 0, :], lam[:, 1, :], eta, status)
     t_conv = np.fmax(time_to_converge(ts, p), time_to_converge(ts, s))

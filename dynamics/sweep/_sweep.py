@@ -11,8 +11,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import xarray as xr
 
-from .._simulate import save_times
-from ..config import Config, ConfigError, check_output_folder, check_size, sweep_bytes
+from ..config import Config, ConfigError, check_output_folder, check_size, save_times, sweep_bytes
 from ..integrate import status_flag_attrs
 from ..results import theory_equations
 from ._axes import Axis, make_axes

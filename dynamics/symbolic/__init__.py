@@ -47,6 +47,8 @@ if TYPE_CHECKING:  # the public API, one name per line (loaded lazily below)
     from ._losses import isoloss_sample_gradient as isoloss_sample_gradient
     from ._losses import isoloss_value_matches_T1 as isoloss_value_matches_T1
     from ._modes import SYSTEMS as SYSTEMS
+    from ._numbers import MAGNITUDE_RANGE as MAGNITUDE_RANGE
+    from ._numbers import format_number as format_number
     from ._modes import closed_form_system as closed_form_system
     from ._modes import decoupling_residual as decoupling_residual
     from ._modes import mode_system as mode_system
@@ -75,6 +77,7 @@ _EXPORTS = {
     "SYSTEMS": "_modes", "closed_form_system": "_modes", "decoupling_residual": "_modes",
     "mode_system": "_modes", "named_system": "_modes", "parabola_system": "_modes",
     "plane_system": "_modes", "scalar_flow": "_modes",
+    "MAGNITUDE_RANGE": "_numbers", "format_number": "_numbers",
     "CLASSIFICATIONS": "_stability", "Stability": "_stability", "stability": "_stability",
     "PARAMETERS": "_symbols", "Path": "_symbols", "symbol": "_symbols",
     "ModeSystem": "_system",
