@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ._errors import ConfigError
+from ._errors import ConfigError, finite_float
 from ._reach import BOOL_FIELDS, OBJECTIVES, SAMPLED_FIELDS, resolve_sampled, simulator_of
 from ._size import check_size, run_bytes
 
@@ -547,12 +547,7 @@ def _check_float(obj: Config, name: str, lo: float | None = None, lo_open: bool 
     value = getattr(obj, name)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(name, value, f"must be a number ({why})")
-    try:
-        value = float(value)
-    except OverflowError:
-        raise ConfigError(name, value, f"must be finite ({why})") from None
-    if not math.isfinite(value):
-        raise ConfigError(name, value, f"must be finite ({why})")
+    value = finite_float(name, value, why)
     if lo is not None:
         ok = value > lo if lo_open else value >= lo
         if not ok:

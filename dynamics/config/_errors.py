@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError"]
+import math
+
+__all__ = ["ConfigError", "finite_float"]
 
 
 class ConfigError(ValueError):
@@ -20,3 +22,15 @@ class ConfigError(ValueError):
         if len(shown) > 80:
             shown = shown[:77] + "..."
         super().__init__(f"{field} = {shown}: {allowed}")
+
+
+def finite_float(name: str, value: object, why: str) -> float:
+    """`value` as a finite float, or a `ConfigError` naming `name` (a number too large for a float, inf, NaN);
+    the caller has checked that it is a number."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except OverflowError:
+        raise ConfigError(name, value, f"must be finite ({why})") from None
+    if not math.isfinite(number):
+        raise ConfigError(name, value, f"must be finite ({why})")
+    return number

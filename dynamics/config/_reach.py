@@ -20,7 +20,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ._discrete import discrete_to_flow
-from ._errors import ConfigError
+from ._errors import ConfigError, finite_float
 
 if TYPE_CHECKING:
     from ._config import Config
@@ -127,12 +127,7 @@ def _check_range(config: Config, name: str) -> None:
         if not lo <= value <= 2**31 - 1:
             raise ConfigError(name, value, f"must be an integer from {lo} to 2**31 - 1 ({why})")
     else:
-        try:
-            value = float(value)
-        except OverflowError:
-            raise ConfigError(name, value, f"must be finite ({why})") from None
-        if not math.isfinite(value):
-            raise ConfigError(name, value, f"must be finite ({why})")
+        value = finite_float(name, value, why)
         below = value <= lo if lo_open else value < lo
         above = hi is not None and (value >= hi if hi_open else value > hi)
         if below or above:
