@@ -160,7 +160,7 @@ class Config:
       `lr`, `steps`, `batch_size`, `momentum`, `ema_momentum`, `weight_decay`, `decoupled`,
       `predictor_lr`, `predictor_weight_decay`, `save_every`, `rho`, `predictor_freq`.
     - `objective="er"` (rec - H, T27-T28) or `"rec"` (the reconstruction alone): the same training
-      settings plus `kappa`, `plugin`, `batches`, `eval_samples` (`dynamics.objectives.simulate_er`).
+      settings plus `kappa`, `plugin`, `batches`, `eval_samples` (`dynamics.stochastic.simulate_er`).
     - `model="issl"`: `objective` `"dissl"` (T29) or `"cissl"`, `n_classes`, `n_prototypes`,
       `teacher_hidden`, `class_scale`, `noise_scale`, `lambda_maximality`, `beta_det_inv`, the
       temperatures, `optimizer`, `eval_per_class`, `batch_classes`, and `lr`, `momentum`,
