@@ -238,6 +238,23 @@ def _draw_edge(ax, x: str, value: float, label: str, m: int):
                   gid=f"survival_edge:{m}", label=label)
 
 
+def _mode_cell_edges(ds: xr.Dataset, x: str, y: str, breaks: tuple, edges, eta_star: float | None, m: int):
+    """Cell edges of mode m's panel: the eta axis also breaks at the mode's survival edge (T17) when it
+    lies below eta*, so that no cell straddles an analytic line."""
+    mode_breaks = breaks + ((edges[m],) if edges and 0 < edges[m] < (eta_star or np.inf) else ())
+    return (axis_edges(ds, x, mode_breaks if x == "eta" else ()),
+            axis_edges(ds, y, mode_breaks if y == "eta" else ()))
+
+
+def _draw_mode_lines(ax, ds: xr.Dataset, x: str, eta_star: float | None, edges, m: int, handles: dict) -> None:
+    """eta* and mode m's survival edge (when below eta*) on one panel; their legend handles into `handles`."""
+    lines = _draw_eta_star(ax, x, eta_star)
+    if edges and eta_star is not None and 0 < edges[m] < eta_star:
+        lines.append(_draw_edge(ax, x, edges[m], _edge_label(ds), m))
+    for line in lines:
+        handles.setdefault(line.get_label(), line)
+
+
 def _hatch(ax, xe, ye, where: np.ndarray, color: str, hatch: str, edge: str = "#999999"):
     """Hatch the cells where `where` is True (pcolor draws hatches; pcolormesh does not)."""
     if not where.any():
@@ -331,19 +348,13 @@ def plot_outcome_map(ds: xr.Dataset, *, x: str | None = None, y: str | None = No
         suffix = "" if row is None else f"\n{facet} = {_label(sub[facet].values.item())}"
         for m in range(modes):
             ax = flat[used + m] if per_row is None else axes[r, m]
-            mode_breaks = breaks + ((edges[m],) if edges and 0 < edges[m] < (eta_star or np.inf) else ())
-            mxe = axis_edges(sub, x, mode_breaks if x == "eta" else ())
-            mye = axis_edges(sub, y, mode_breaks if y == "eta" else ())
+            mxe, mye = _mode_cell_edges(sub, x, y, breaks, edges, eta_star, m)
             _mesh(ax, mxe, mye, np.ma.masked_where(missing[..., m], codes[..., m]), cmap=cmap, norm=norm)
             _hatch(ax, mxe, mye, missing[..., m], NOT_COMPUTED_COLOR, NOT_COMPUTED_HATCH)
             any_disagree |= _dots(ax, sub, x, y, disagree[..., m])
             _scale(ax, sub, x, "x")
             _scale(ax, sub, y, "y")
-            for line in _draw_eta_star(ax, x, eta_star):
-                extra_handles.setdefault(line.get_label(), line)
-            if edges and 0 < edges[m] < eta_star:
-                line = _draw_edge(ax, x, edges[m], _edge_label(sub), m)
-                extra_handles.setdefault(line.get_label(), line)
+            _draw_mode_lines(ax, sub, x, eta_star, edges, m, extra_handles)
             ax.set_title(_mode_title(ds, m) + suffix, fontsize=FONT["small"])
         alive = ((codes != 0) & (codes < 4)).sum(axis=-1)
         if SEED in outcome.dims:
@@ -488,20 +499,14 @@ def plot_final_map(ds: xr.Dataset, variable: str = "s_final", *, x: str | None =
     extra: dict[str, object] = {}
     for m in range(modes):
         ax = flat[m]
-        mode_breaks = breaks + ((edges[m],) if edges and 0 < edges[m] < (eta_star or np.inf) else ())
-        xe = axis_edges(ds, x, mode_breaks if x == "eta" else ())
-        ye = axis_edges(ds, y, mode_breaks if y == "eta" else ())
+        xe, ye = _mode_cell_edges(ds, x, y, breaks, edges, eta_star, m)
         im = _mesh(ax, xe, ye, np.ma.masked_invalid(shown[..., m]), cmap=cmap, norm=norm)
         _hatch(ax, xe, ye, missing[..., m], NOT_COMPUTED_COLOR, NOT_COMPUTED_HATCH)
         _hatch(ax, xe, ye, moving[..., m] & ~missing[..., m], NOT_CONVERGED_COLOR, NOT_CONVERGED_HATCH,
                edge="#B00000")
         _scale(ax, ds, x, "x")
         _scale(ax, ds, y, "y")
-        for line in _draw_eta_star(ax, x, eta_star):
-            extra.setdefault(line.get_label(), line)
-        if edges and 0 < edges[m] < eta_star:
-            line = _draw_edge(ax, x, edges[m], _edge_label(ds), m)
-            extra.setdefault(line.get_label(), line)
+        _draw_mode_lines(ax, ds, x, eta_star, edges, m, extra)
         ax.set_title(_mode_title(ds, m), fontsize=FONT["small"])
     for ax in flat[modes:]:
         ax.set_visible(False)
