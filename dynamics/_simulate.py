@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import xarray as xr
 import jax
@@ -18,14 +20,14 @@ from .results import full_dataset, modes_dataset
 __all__ = ["simulate"]
 
 
-def _integrate(config: Config, vector_field, y0, args, ts: np.ndarray) -> Trajectory:
+def _integrate(config: Config, vector_field, y0, args, ts: np.ndarray, program_cache: Path | None) -> Trajectory:
     if config.solver in SCIPY_METHODS:
         return solve_scipy(vector_field, y0, args, ts, method=config.solver, rtol=config.rtol,
                            atol=config.atol, divergence_threshold=config.divergence_threshold)
     to_jax = lambda tree: jax.tree_util.tree_map(jnp.asarray, tree)  # noqa: E731
     traj = solve(vector_field, to_jax(y0), to_jax(args), jnp.asarray(ts), solver=config.solver,
                  rtol=config.rtol, atol=config.atol, max_steps=config.max_steps,
-                 divergence_threshold=config.divergence_threshold)
+                 divergence_threshold=config.divergence_threshold, program_cache=program_cache)
     return jax.tree_util.tree_map(np.asarray, traj)
 
 
@@ -39,7 +41,7 @@ def _record(fn, ys: tuple, current: np.ndarray, reached: np.ndarray, dtype) -> n
     return out
 
 
-def simulate(config: Config) -> xr.Dataset:
+def simulate(config: Config, *, program_cache: Path | None = None) -> xr.Dataset:
     """Integrate the run that `config` describes and return it in the shared result schema.
 
     `model="full"`: the matrix flow `byol_flow` (T2)-(T5); `model="modes"`: the eigenmode flow
@@ -56,6 +58,11 @@ def simulate(config: Config) -> xr.Dataset:
     **Returns:** an `xarray.Dataset` (see README "Result schema"); its `status` says whether the
     trajectory reached `t_max` (`ok`), and values after an early stop are NaN.
 
+    `program_cache`: a folder where the diffrax solve's traced program is kept between processes
+    (`dynamics.integrate.solve`), so that the same shapes with new values skip tracing; the result is
+    the same. The command line passes one inside its compilation cache folder. Not used by the scipy
+    reference solvers or the sampled simulators.
+
     A config whose `simulator` is not "flow" (`discrete=True`, `objective` er / rec, or
     `model="issl"`) runs its sampled simulator instead (`dynamics._sampled.simulate_sampled`: minibatch
     SGD, ER or ISSL with the key `jax.random.key(config.seed)`), its result carrying the same config.
@@ -70,7 +77,7 @@ def simulate(config: Config) -> xr.Dataset:
         ts = save_times(config).astype(dtype)
         if config.model == "full":
             args = flow_args(config, dtype)
-            traj = _integrate(config, byol_flow, initial_state(config, dtype), args, ts)
+            traj = _integrate(config, byol_flow, initial_state(config, dtype), args, ts, program_cache)
             W, Wp, Wa = (np.asarray(a, dtype=np.float64) for a in traj.ys)
             Wp = _record(lambda W_, Wp_, Wa_: predictor_record(W_, Wp_, Wa_, args), (W, Wp, Wa), Wp,
                          np.asarray(traj.reached), dtype)
@@ -80,7 +87,7 @@ def simulate(config: Config) -> xr.Dataset:
             return with_kernel_entropy(ds, config=config, W=W)
         args = mode_args(config, dtype)
         y0 = jax.tree_util.tree_map(np.asarray, modes_to_weights(initial_modes(config, dtype)))
-        traj = _integrate(config, mode_weight_flow, y0, args, ts)
+        traj = _integrate(config, mode_weight_flow, y0, args, ts, program_cache)
         p, w, wa = (np.asarray(a, dtype=np.float64) for a in traj.ys)
         p = _record(lambda *y: mode_predictor_record(ModeWeights(*y), args), (p, w, wa), p,
                     np.asarray(traj.reached), dtype)

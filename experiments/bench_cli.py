@@ -14,8 +14,9 @@ command imports, then calls the command's entry point in the same process, and r
   misses and retrieval time;
 - `rest`: wall − import − trace − lower − compile (integration, diagnostics, writing the file, the PNG).
 
-Scenarios: `cache` (the CLI's default: persistent cache on); `no-cache` (`--no-compile-cache`,
-the reference); and, with `--diagnose`, `cache+eqx-nan` (the cache with `EQX_ON_ERROR=nan` and
+Scenarios: `cache` (the CLI's default: persistent cache on, and the traced solve stored with
+`jax.export` in its `programs/` folder, so a repeat neither traces nor compiles the solve); `no-cache`
+(`--no-compile-cache`, the reference); and, with `--diagnose`, `cache+eqx-nan` (the cache with `EQX_ON_ERROR=nan` and
 `JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0`): equinox's runtime error checks compile to host
 callbacks, and JAX does not store programs with host callbacks, so without it the largest program
 (`jit(_solve)`, diffrax's solve) is compiled again on every call.

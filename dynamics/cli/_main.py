@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from .._version import __version__
 from ..config import ConfigError
+from ._cache import use_compile_cache
 from ._check_cmd import add_check_parser
 from ._compare_cmd import add_compare_parser
 from ._options import join_negative_values
@@ -29,8 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ssl-dynamics {__version__}")
     parser.add_argument("--no-compile-cache", action="store_true",
-                        help="do not use JAX's persistent compilation cache (default folder: "
-                             "$SSL_DYNAMICS_CACHE, else ~/.cache/ssl-dynamics/jax; JAX_COMPILATION_CACHE_DIR wins)")
+                        help="do not use JAX's persistent compilation cache nor the stored solve programs in its "
+                             "programs/ folder (default folder: $SSL_DYNAMICS_CACHE, else "
+                             "~/.cache/ssl-dynamics/jax; JAX_COMPILATION_CACHE_DIR wins)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_simulate_parser(sub)
     add_theory_parser(sub)
@@ -41,39 +42,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parser(sub)
     add_compare_parser(sub)
     return parser
-
-
-def compile_cache_dir() -> Path:
-    """The persistent compilation cache folder of the command line: `$SSL_DYNAMICS_CACHE`, else
-    `$XDG_CACHE_HOME/ssl-dynamics/jax` (`~/.cache/ssl-dynamics/jax`)."""
-    if os.environ.get("SSL_DYNAMICS_CACHE"):
-        return Path(os.environ["SSL_DYNAMICS_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ssl-dynamics" / "jax"
-
-
-def use_compile_cache(jax) -> None:
-    """Keep compiled XLA programs between calls (an entry point's choice; the library never sets it):
-    a repeated command with the same shapes skips compilation. `JAX_COMPILATION_CACHE_DIR`, when set,
-    names the folder instead. Every program is stored (a command compiles some twenty small ones).
-
-    Programs that carry equinox's runtime checks as host callbacks cannot be stored, so the command line
-    sets equinox's `EQX_ON_ERROR` to `nan` unless the environment sets it: such a check then gives NaN
-    instead of raising, which the solvers' status codes report as `nonfinite` (their own failures are
-    statuses already, `throw=False`); inputs are validated before any work."""
-    if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
-        try:
-            folder = compile_cache_dir()
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            return  # an unwritable home: run without the cache
-        jax.config.update("jax_compilation_cache_dir", str(folder))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    if "EQX_ON_ERROR" not in os.environ:
-        # equinox reads EQX_ON_ERROR when it is imported (before this entry point runs): set its copy
-        import equinox._errors as eqx_errors  # pinned equinox 0.13.8
-
-        if getattr(eqx_errors, "EQX_ON_ERROR", None) == "raise":
-            eqx_errors.EQX_ON_ERROR = "nan"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,7 +48,9 @@ def run_simulate(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     print(f"simulate: {config.simulator} model={config.model} objective={config.objective} n1={config.n1} n2={config.n2} t_max={config.t_max:g} "
           f"solver={config.solver} ...", file=sys.stderr, flush=True)
-    ds = simulate(config)
+    from ._cache import program_cache_dir
+
+    ds = simulate(config, program_cache=program_cache_dir(args))
     write_netcdf(ds, out)
     status = Status(int(ds["status"].values))
     print(f"wrote {out} ({time.perf_counter() - start:.1f} s, {ds.attrs['num_steps']} steps, status {status.name}: "

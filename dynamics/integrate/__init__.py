@@ -1,7 +1,7 @@
 """Solvers: diffrax (adaptive, jit/vmap) and a scipy `solve_ivp` reference; per-trajectory status."""
 
 from ._diffrax import SOLVERS as SOLVERS
-from ._diffrax import Trajectory as Trajectory
+from ._trajectory import Trajectory as Trajectory
 from ._diffrax import solve as solve
 from ._diffrax import state_max_abs as state_max_abs
 from ._batch import shard_batch as shard_batch

@@ -12,7 +12,8 @@ import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 from jaxtyping import Array, Float, PyTree
 
-from ._diffrax import Trajectory, solve
+from ._diffrax import solve
+from ._trajectory import Trajectory
 
 __all__ = ["solve_batch", "shard_batch"]
 

@@ -1,37 +1,31 @@
-"""Adaptive integration with diffrax, one status per trajectory (jit- and vmap-safe)."""
+"""Adaptive integration with diffrax, one status per trajectory (jit- and vmap-safe).
+
+diffrax is imported when a solve is traced, not with this module: a command whose solve program is
+already stored (`program_cache`) runs without loading it."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from pathlib import Path
+from typing import Any, Callable
 
-import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Bool, Float, Int, PyTree
+from jaxtyping import Array, Float, PyTree
 
 from ._status import Status
+from ._trajectory import Trajectory
 
 __all__ = ["Trajectory", "SOLVERS", "solve", "state_max_abs"]
 
-SOLVERS = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.Dopri8}
+#: The diffrax solvers by name (explicit Runge-Kutta pairs: Tsit5, Dopri5, Dopri8).
+SOLVERS = ("tsit5", "dopri5", "dopri8")
 
 
-class Trajectory(NamedTuple):
-    """What a solve returns.
+def _solver_instance(name: str):
+    import diffrax
 
-    - `ts`: the requested save times.
-    - `ys`: the state pytree with a leading time axis; entries after the trajectory stopped are NaN.
-    - `status`: a `Status` code (int array; one per trajectory under vmap).
-    - `reached`: boolean mask over `ts`, True where the state was actually computed.
-    - `num_steps`: accepted solver steps (function evaluations for the scipy path).
-    """
-
-    ts: Float[Array, " time"]
-    ys: PyTree
-    status: Int[Array, ""]
-    reached: Bool[Array, " time"]
-    num_steps: Int[Array, ""]
+    return {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.Dopri8}[name]()
 
 
 def state_max_abs(y: PyTree) -> Float[Array, ""]:
@@ -61,6 +55,7 @@ def solve(
     atol: float = 1e-10,
     max_steps: int = 200_000,
     divergence_threshold: float = 1e6,
+    program_cache: Path | None = None,
 ) -> Trajectory:
     r"""Integrate $dy/dt = f(t, y, args)$ from `ts[0]` to `ts[-1]`, saving at `ts`.
 
@@ -72,6 +67,11 @@ def solve(
     - `max_steps`: solver step budget; `divergence_threshold`: a state entry larger than this stops
       the trajectory and marks it `diverged` (a terminating event, so one bad lane never poisons a
       vmapped batch).
+    - `program_cache`: a folder where the traced program is kept (`jax.export`, see
+      `dynamics.integrate._programs`), so that the same solve with new values in a new process skips
+      tracing; XLA's compiled code is kept by JAX's own persistent compilation cache. Only for a
+      vector field defined in this package, called eagerly (not under `jit` / `vmap`); otherwise,
+      or when the program cannot be stored, the solve runs as without it, with the same result.
 
     **Returns:** a `Trajectory`. Never raises on a failed solve (`throw=False`): read `status`.
 
@@ -83,19 +83,31 @@ def solve(
     # Tolerances and the threshold enter the compiled solve as arrays, so new values do not
     # recompile; only shapes, the vector field, the solver and max_steps are static.
     as_array = lambda v: jnp.asarray(v, dtype=ts.dtype)  # noqa: E731
-    return _solve(vector_field, y0, args, ts, SOLVERS[solver](), as_array(rtol), as_array(atol),
-                  max_steps, as_array(divergence_threshold))
+    controls = (as_array(rtol), as_array(atol), as_array(divergence_threshold))
+    if program_cache is not None:
+        from ._programs import solve_stored
+
+        traj = solve_stored(Path(program_cache), _solve_body, vector_field, y0, args, ts, controls, solver=solver,
+                            max_steps=max_steps)
+        if traj is not None:
+            return traj
+    rtol, atol, divergence_threshold = controls
+    return _solve(vector_field, y0, args, ts, solver, rtol, atol, max_steps, divergence_threshold)
 
 
-@eqx.filter_jit
-def _solve(vector_field, y0, args, ts, solver, rtol, atol, max_steps, divergence_threshold) -> Trajectory:
+def _solve_body(vector_field, y0, args, ts, solver: str, rtol, atol, max_steps, divergence_threshold
+                ) -> Trajectory:
+    """The solve of `solve` (solver by name, max_steps static; tolerances and threshold arrays), to be
+    traced: by `_solve` (jit) or by `jax.export` (a stored program, traced afresh)."""
+    import diffrax
+
     stop = _StopOnBlowUp(divergence_threshold)
     # A NaN derivative makes every step fail its error test; the step then shrinks geometrically and
     # hits dtmin within ~25 rejections, which is reported as `nonfinite` (not as max_steps).
     dtmin = jnp.asarray(1e-14, dtype=ts.dtype) * (ts[-1] - ts[0])
     sol = diffrax.diffeqsolve(
         diffrax.ODETerm(vector_field),
-        solver,
+        _solver_instance(solver),
         t0=ts[0],
         t1=ts[-1],
         dt0=None,
@@ -129,3 +141,6 @@ def _solve(vector_field, y0, args, ts, solver, rtol, atol, max_steps, divergence
         lambda leaf: jnp.where(reached.reshape((-1,) + (1,) * (leaf.ndim - 1)), leaf, jnp.nan), ys)
     ys = jax.tree_util.tree_map(lambda leaf, first: leaf.at[0].set(jnp.asarray(first, leaf.dtype)), ys, y0)
     return Trajectory(ts, ys, status.astype(jnp.int32), reached, sol.stats["num_accepted_steps"])
+
+
+_solve = eqx.filter_jit(_solve_body)

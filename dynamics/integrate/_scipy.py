@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from functools import partial
 
-from ._diffrax import Trajectory
+from ._trajectory import Trajectory
 from ._status import Status
 
 __all__ = ["SCIPY_METHODS", "solve_scipy"]

@@ -6,6 +6,8 @@ carries `W` over `time` (`trajectory_kernel_entropy`). One computation behind bo
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -39,20 +41,34 @@ def embedding_entropy(W: Float[Array, "T n2 n1"], x: Float[Array, "k n1"], kappa
     return jax.vmap(one)(W)
 
 
-def entropy_inputs(config: Config, n_samples: int, *, key: Array, inputs: str = "view") -> np.ndarray:
-    r"""Fixed inputs for `embedding_entropy`, drawn with the moments of `config` (THEORY.md §1):
-    `inputs="view"` gives augmented views $x_1 = \bar x + e$ ($E[x_1x_1^T] = X + X'$, the online
-    input), `"clean"` the augmentation means $\bar x \sim N(0, X)$. float64 numpy, `n_samples` rows."""
+def _input_factors(config: Config, n_samples: int, inputs: str):
+    """`view_factors` of the inputs' moments (float64), after checking `inputs` and `n_samples`."""
     if inputs not in ("view", "clean"):
         raise ConfigError("inputs", inputs, "must be one of view, clean")
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 2:
         raise ConfigError("n_samples", n_samples, "must be an integer >= 2 (points of the kernel estimate)")
     stats = data_statistics(config)
     Xprime = stats.Xprime if inputs == "view" else np.zeros_like(stats.Xprime)
+    return view_factors(stats.X, Xprime, np.float64)
+
+
+def entropy_inputs(config: Config, n_samples: int, *, key: Array, inputs: str = "view") -> np.ndarray:
+    r"""Fixed inputs for `embedding_entropy`, drawn with the moments of `config` (THEORY.md §1):
+    `inputs="view"` gives augmented views $x_1 = \bar x + e$ ($E[x_1x_1^T] = X + X'$, the online
+    input), `"clean"` the augmentation means $\bar x \sim N(0, X)$. float64 numpy, `n_samples` rows."""
+    factors = _input_factors(config, n_samples, inputs)
     with jax.enable_x64(True):
-        factors = view_factors(stats.X, Xprime, np.float64)
         x1, _ = sample_views(key, factors, int(n_samples))
         return np.asarray(x1, dtype=np.float64)
+
+
+@partial(jax.jit, static_argnames=("n_samples", "kappa", "plugin"))
+def _entropy_of_views(key: Array, factors, W: Float[Array, "T n2 n1"], n_samples: int, kappa: float,
+                      plugin: bool) -> Float[Array, " T"]:
+    """`embedding_entropy` of `W` on the views `sample_views(key, factors, n_samples)` (the inputs of
+    `entropy_inputs`), as one compiled program."""
+    x1, _ = sample_views(key, factors, n_samples)
+    return embedding_entropy(W, x1, kappa, plugin)
 
 
 def trajectory_kernel_entropy(ds: xr.Dataset, *, key: Array, n_samples: int = 512, kappa: float = 10.0,
@@ -87,10 +103,11 @@ def trajectory_kernel_entropy(ds: xr.Dataset, *, key: Array, n_samples: int = 51
 def _entropy_values(config: Config, W: np.ndarray, *, key: Array, n_samples: int, kappa: float, plugin: bool,
                     inputs: str) -> np.ndarray:
     """`embedding_entropy` of W (time x n2 x n1) on `entropy_inputs` of `config`, in float64."""
-    x = entropy_inputs(config, n_samples, key=key, inputs=inputs)
+    factors = _input_factors(config, n_samples, inputs)
+    kappa = _check_kappa(kappa)
     with jax.enable_x64(True):
-        return np.asarray(embedding_entropy(jnp.asarray(W, jnp.float64), jnp.asarray(x), kappa, plugin),
-                          dtype=np.float64)
+        return np.asarray(_entropy_of_views(key, factors, jnp.asarray(W, jnp.float64), int(n_samples), kappa,
+                                            bool(plugin)), dtype=np.float64)
 
 
 def kernel_entropy_series(config: Config, W: np.ndarray) -> tuple[np.ndarray, dict]:

@@ -1,14 +1,16 @@
-"""`simulate_sgd`: minibatch SGD on two-layer linear BYOL, the discrete counterpart of (T2)-(T5)."""
+"""`simulate_sgd`: minibatch SGD on two-layer linear BYOL, the discrete counterpart of (T2)-(T5).
+
+optax is imported by the functions that step (not with this module), so that `import dynamics` and the
+flow commands do not load it."""
 
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import xarray as xr
 from jaxtyping import Array, Float
 
@@ -20,6 +22,9 @@ from ..objectives import with_kernel_entropy
 from ..results import full_dataset
 from ._gradient import Params, minibatch_gradients
 from ._settings import SGDSettings
+
+if TYPE_CHECKING:
+    import optax
 
 __all__ = ["SGDHyper", "PredictorHyper", "sgd_optimizer", "sgd_step", "apply_gradients", "scan_steps",
            "set_closed_form_predictor", "simulate_sgd"]
@@ -93,6 +98,7 @@ def sgd_optimizer(hyper: SGDHyper, path: GradientPath, decoupled: bool) -> optax
     Predictor `"identity"` or a closed form: Wp is frozen (`optax.set_to_zero`, no decay either), as
     in `byol_flow`; a closed form is set by `set_closed_form_predictor` instead.
     """
+    import optax
 
     def group(lr, decay):
         sgd = optax.sgd(lr, momentum=hyper.momentum, nesterov=False)
@@ -124,6 +130,8 @@ def apply_gradients(state: BYOLState, opt_state: optax.OptState, grads: Params, 
     r"""The optimizer on `grads` (in W, Wp), then the target,
     $W_a \leftarrow \gamma W_a + (1-\gamma) W_\mathrm{new}$ (the discrete (T4)) or
     $W_a = W_\mathrm{new}$ for `target="online"`. Pure; returns the new state and optimizer state."""
+    import optax
+
     params = Params(state.W, state.Wp)
     updates, opt_state = optimizer.update(grads, opt_state, params)
     params = optax.apply_updates(params, updates)
