@@ -150,6 +150,12 @@ def test_seed_sweep_mean_and_standard_error_match_the_per_seed_runs(tmp_path):
         (["--model", "issl", "--lambda-maximality", "-2"], "lambda_maximality"),
         (["--discrete", "--model", "modes"], "model"),
         (["--discrete", "--steps", "10", "--save-every", "3"], "save_every"),
+        # settings the selected simulator never reads are refused, not ignored
+        (["--model", "issl", "--beta", "0.3"], "beta"),
+        (["--model", "issl", "--sigma2", "0.1"], "sigma2"),
+        (["--model", "issl", "--predictor", "directpred"], "predictor"),
+        (["--discrete", "--rtol", "1e-6"], "rtol"),
+        (["--objective", "er", "--solver", "dopri5"], "solver"),
     ],
 )
 def test_bad_value_exits_2_naming_the_field_and_writes_nothing(tmp_path, capsys, argv, field):
@@ -159,7 +165,8 @@ def test_bad_value_exits_2_naming_the_field_and_writes_nothing(tmp_path, capsys,
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("argv", [["--param", "beta=list:0.1,0.2"], ["--param", "objective=list:byol,er"], []])
+@pytest.mark.parametrize("argv", [["--param", "beta=list:0.1,0.2"], ["--param", "objective=list:byol,er"], [],
+                                  ["--param", "max_steps=list:100,200"]])
 def test_bad_sampled_sweep_exits_2_and_writes_nothing(tmp_path, capsys, argv):
     assert main(["sweep", *SGD_FLAGS, *argv, "--out", str(tmp_path / "s.zarr"), "--quiet"]) == 2
     assert "param = " in capsys.readouterr().err

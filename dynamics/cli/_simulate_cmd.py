@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..config import Config, check_derived_not_given, check_output_file, read_config_file
+from ..config import Config, check_derived_not_given, check_unused_not_given, check_output_file, read_config_file
 from ._options import add_config_flags, collect_config_values
 
 __all__ = ["add_simulate_parser", "run_simulate"]
@@ -35,6 +35,7 @@ def build_config(args: argparse.Namespace) -> Config:
     values = read_config_file(args.config) if args.config else {}
     values.update(collect_config_values(args))
     check_derived_not_given(values)
+    check_unused_not_given(values)
     return Config.from_dict(values)
 
 

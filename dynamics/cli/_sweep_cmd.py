@@ -8,7 +8,7 @@ import time
 import warnings
 from pathlib import Path
 
-from ..config import Config, ConfigError, check_derived_not_given, read_config_file, selects_sampled
+from ..config import Config, ConfigError, check_derived_not_given, check_unused_not_given, read_config_file, selects_sampled
 from ._options import add_config_flags, collect_config_values
 
 __all__ = ["add_sweep_parser", "run_sweep"]
@@ -55,6 +55,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     values = read_config_file(args.config) if args.config else {}
     values.update(overrides)
     check_derived_not_given(values)
+    check_unused_not_given(values)
     if selects_sampled(values):  # (a flow sweep's overrides are validated with each job's base below)
         return _run_sampled(args, Config.from_dict(values), out)
     n_save = overrides.pop("n_save", 64)
