@@ -204,3 +204,38 @@ def test_defaults_are_the_simulators_own():
     # a flow config's JSON (and so a sweep store's signature) has none of the new settings
     assert not {"objective", "discrete", "lr", "kappa", "n_classes"} & set(Config().to_dict())
     assert Config.from_json(Config(seed=4).to_json()) == Config(seed=4)
+
+
+def test_an_interrupted_sampled_sweep_resumes_bit_for_bit_and_runs_only_the_missing_points(tmp_path, monkeypatch,
+                                                                                          capsys):
+    import dynamics._simulate as simulate_module
+    from dynamics.sweep._point_log import point_log_folder
+
+    real = simulate_module.simulate
+    calls = []
+
+    def counted(config, **kw):
+        calls.append(config.seed)
+        if len(calls) == interrupt_at:
+            raise KeyboardInterrupt
+        return real(config, **kw)
+
+    monkeypatch.setattr(simulate_module, "simulate", counted)
+    argv = ["sweep", *SGD_FLAGS, "--param", "seed=list:0,1,2,3", "--quiet"]
+    interrupt_at = 0
+    assert main([*argv, "--out", str(tmp_path / "whole.zarr")]) == 0
+    interrupt_at, calls[:] = 3, []
+    store = tmp_path / "cut.zarr"
+    assert main([*argv, "--out", str(store)]) == 130  # interrupted at the third point
+    points = point_log_folder(store, "sgd")
+    assert sorted(p.name for p in points.glob("*.npz")) == ["p0.npz", "p1.npz"]
+    assert main([*argv, "--out", str(store)]) == 2  # neither --resume nor --overwrite: refused, nothing run
+    assert "resume = " in capsys.readouterr().err
+    assert main([*argv[:-2], "seed=list:0,1,2,4", "--quiet", "--out", str(store), "--resume"]) == 2  # other axes
+    interrupt_at, calls[:] = 0, []
+    assert main([*argv, "--out", str(store), "--resume"]) == 0
+    assert calls == [2, 3] and not points.exists()
+    whole = xr.open_zarr(tmp_path / "whole.zarr", group="sgd").load()
+    xr.testing.assert_identical(xr.open_zarr(store, group="sgd").load(), whole)
+    calls[:] = []
+    assert main([*argv, "--out", str(store), "--resume"]) == 0 and calls == []  # finished: read back

@@ -124,7 +124,7 @@ def _run_sampled(args: argparse.Namespace, base: Config, out: Path) -> int:
                         overwrite=args.overwrite, seed=args.axis_seed)
     start = time.perf_counter()
     ds = sweep_sampled(base, args.param, out=out, group=base.simulator, overwrite=args.overwrite,
-                       progress=not args.quiet, seed=args.axis_seed)
+                       resume=args.resume, progress=not args.quiet, seed=args.axis_seed)
     bad = int((ds["status"].values != 0).sum())
     summary = " (mean and standard error over seeds: <name>_mean, <name>_sem)" if "seed" in ds.dims else ""
     print(f"sweep {base.simulator}: {int(ds['status'].size)} runs in {time.perf_counter() - start:.1f} s -> "

@@ -12,6 +12,7 @@ with fewer than two).
 from __future__ import annotations
 
 import itertools
+import json
 import shutil
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -24,6 +25,7 @@ from ..config import Config, ConfigError, check_output_folder, is_unused
 from ..integrate import Status, status_flag_attrs
 from ._axes import Axis, make_axes
 from ._outcome import OUTCOME_THRESHOLDS, Outcome, outcome_flag_attrs
+from ._point_log import PointLog, point_log_folder
 from ._store import consolidate
 
 __all__ = ["sweep_sampled", "check_sweep_sampled", "SAMPLED_UNSWEEPABLE", "seed_summary", "sampled_outcome"]
@@ -54,12 +56,29 @@ def _axes(base: Config, axes, seed: int) -> list[Axis]:
 
 
 def _check_out(out: Path, group: str, resume: bool, overwrite: bool) -> None:
-    if resume:
-        raise ConfigError("resume", True, "a sweep of the sampled simulators is written once at the end and "
-                          "cannot be resumed; pass --overwrite or another --out")
+    if resume and overwrite:
+        raise ConfigError("resume", True, "--resume continues a sweep and --overwrite starts it again: pass one")
     check_output_folder(out, suffix=".zarr")
-    if (out / group).exists() and not overwrite:
-        raise ConfigError("out", str(out), f"already holds a sweep group {group!r}; pass --overwrite to replace it")
+    if (out / group).exists() and not overwrite and not resume:
+        raise ConfigError("out", str(out), f"already holds a sweep group {group!r}; pass --overwrite to replace it "
+                          "(or --resume to read it back)")
+
+
+def _manifest(base: Config, axis_list: list[Axis], group: str) -> dict[str, Any]:
+    """What names a sampled sweep: the base config, the axes with their values, the group, the version."""
+    return {"base": base.to_json(), "group": group, "version": __version__,
+            "axes": [[a.name, [repr(_plain(v)) for v in a.values]] for a in axis_list]}
+
+
+def _finished(out: Path, group: str, manifest: dict[str, Any]) -> xr.Dataset:
+    """The finished group of this sweep, read back for `resume`.
+
+    **Raises:** `ConfigError` naming `resume` when the group holds another sweep."""
+    ds = xr.open_zarr(out, group=group, consolidated=False).load()
+    if ds.attrs.get("sweep_manifest") != json.dumps(manifest):
+        raise ConfigError("resume", True, f"{out} group {group!r} holds a sweep with other settings or axes: pass "
+                          "--overwrite to replace it")
+    return ds
 
 
 def check_sweep_sampled(base: Config, axes, *, out: str | Path | None = None, group: str | None = None,
@@ -126,6 +145,20 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+def _point(ds: xr.Dataset, config: Config) -> dict[str, np.ndarray]:
+    """What a sampled sweep keeps of one run: the spectrum, its final value and outcome, the status,
+    the flow time, the optimizer step of every save and every numeric per-time variable."""
+    status = int(ds["status"].values)
+    point = {"eig_F": ds["eig_F"].values, "time": ds["time"].values, "eig_F_final": ds["eig_F"].values[-1],
+             "status": np.int8(status), "outcome": sampled_outcome(ds["eig_F"].values, status),
+             "step": np.asarray(ds["step"].values if "step" in ds.coords else
+                                np.arange(ds.sizes["time"]) * config.save_every, dtype=np.int64)}
+    for name, da in ds.data_vars.items():
+        if da.dims == ("time",) and name != "reached" and np.issubdtype(da.dtype, np.number):
+            point[name] = np.asarray(da.values, dtype=float)
+    return point
+
+
 def sweep_sampled(base: Config, axes: Mapping[str, Sequence[Any]] | Sequence[Axis | str], *,
                   out: str | Path | None = None, group: str | None = None, overwrite: bool = False,
                   resume: bool = False, progress: bool = True, seed: int = 0) -> xr.Dataset:
@@ -140,7 +173,9 @@ def sweep_sampled(base: Config, axes: Mapping[str, Sequence[Any]] | Sequence[Axi
     flow's sweeps), `status` per point; with a `seed` axis also the `_mean` / `_sem` summaries
     (`seed_summary`). Attributes: the base config (`config_json` and its fields), `swept`,
     `simulator`. With `out`, written to the zarr store `out` (group `group`, default the
-    simulator's name) once every point is done.
+    simulator's name) once every point is done; until then every finished point is kept beside the
+    store (`dynamics.sweep._point_log`), so an interrupted sweep continues with `resume=True` and
+    equals an uninterrupted one bit for bit (`resume` on a finished group reads it back).
 
     **Raises:** `ConfigError` for bad axes or store before anything runs.
     """
@@ -151,33 +186,34 @@ def sweep_sampled(base: Config, axes: Mapping[str, Sequence[Any]] | Sequence[Axi
     check_sweep_sampled(base, axes, out=out, group=group, resume=resume, overwrite=overwrite, seed=seed)
     axis_list = _axes(base, axes, seed)
     shape = tuple(a.values.size for a in axis_list)
+    manifest = _manifest(base, axis_list, group)
+    log, done = None, {}
+    if out is not None:
+        if resume and (Path(out) / group).exists():
+            return _finished(Path(out), group, manifest)
+        log = PointLog(point_log_folder(Path(out), group), manifest)
+        done = log.open(resume=resume, overwrite=overwrite)
     bar = _Progress(int(np.prod(shape)), f"sweep {group}", progress)
-    bar.start()
+    bar.start(len(done))
     results: dict[str, np.ndarray] = {}
-    steps = None
     try:
         for index in itertools.product(*(range(n) for n in shape)):
-            config = base.replace(**{a.name: _plain(a.values[i]) for a, i in zip(axis_list, index)})
-            ds = simulate(config)
-            status = int(ds["status"].values)
-            point = {"eig_F": ds["eig_F"].values, "time": ds["time"].values,
-                     "eig_F_final": ds["eig_F"].values[-1], "status": np.int8(status),
-                     "outcome": sampled_outcome(ds["eig_F"].values, status)}
-            for name, da in ds.data_vars.items():
-                if da.dims == ("time",) and name != "reached" and np.issubdtype(da.dtype, np.number):
-                    point[name] = np.asarray(da.values, dtype=float)
-            if steps is None:
-                steps = (ds["step"].values if "step" in ds.coords else
-                         np.arange(ds.sizes["time"]) * config.save_every)
+            point = done.get(index)
+            if point is None:
+                config = base.replace(**{a.name: _plain(a.values[i]) for a, i in zip(axis_list, index)})
+                point = _point(simulate(config), config)
+                if log is not None:
+                    log.save(index, point)
+                bar.update(1)
             for name, value in point.items():
                 value = np.asarray(value)
                 if name not in results:
                     results[name] = np.full(shape + value.shape, np.nan if value.dtype.kind == "f" else 0,
                                             dtype=value.dtype)
                 results[name][index] = value
-            bar.update(1)
     finally:
         bar.close()
+    steps = results.pop("step")[(0,) * len(shape)]
     names = tuple(a.name for a in axis_list)
     trailing = {"eig_F": ("save", "mode"), "eig_F_final": ("mode",), "outcome": ("mode",), "status": ()}
     data_vars = {name: (names + trailing.get(name, ("save",)), arr) for name, arr in results.items()}
@@ -185,7 +221,7 @@ def sweep_sampled(base: Config, axes: Mapping[str, Sequence[Any]] | Sequence[Axi
     coords.update(step=("save", np.asarray(steps, dtype=np.int64)), mode=np.arange(results["eig_F"].shape[-1]))
     attrs = {k: v for k, v in base.flat_attrs().items() if k not in names}
     attrs.update(config_json=base.to_json(), swept=" ".join(names), simulator=base.simulator,
-                 sweep_kind="sampled", dynamics_version=__version__)
+                 sweep_kind="sampled", dynamics_version=__version__, sweep_manifest=json.dumps(manifest))
     ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
     ds["status"].attrs.update(status_flag_attrs())
     ds["outcome"].attrs.update(outcome_flag_attrs())
@@ -198,4 +234,5 @@ def sweep_sampled(base: Config, axes: Mapping[str, Sequence[Any]] | Sequence[Axi
             shutil.rmtree(path / group)
         ds.to_zarr(path, group=group, mode="w", consolidated=False)
         consolidate(path)  # xarray.open_zarr(path, group=...) opens it without a warning
+        log.remove()
     return ds
