@@ -156,6 +156,12 @@ def test_seed_sweep_mean_and_standard_error_match_the_per_seed_runs(tmp_path):
         (["--model", "issl", "--predictor", "directpred"], "predictor"),
         (["--discrete", "--rtol", "1e-6"], "rtol"),
         (["--objective", "er", "--solver", "dopri5"], "solver"),
+        (["--discrete", "--sample-seed", "2"], "sample_seed"),
+        # ... and so are settings of the flow that its other settings make irrelevant
+        (["--data-seed", "3"], "data_seed"),  # isotropic data: no random basis to draw
+        (["--basis", "random"], "basis"),
+        (["--sample-seed", "2"], "sample_seed"),  # exact expectation: no sample
+        (["--model", "modes", "--n2", "3", "--n1", "3", "--seed", "4"], "seed"),  # given initial modes
     ],
 )
 def test_bad_value_exits_2_naming_the_field_and_writes_nothing(tmp_path, capsys, argv, field):
@@ -239,3 +245,26 @@ def test_an_interrupted_sampled_sweep_resumes_bit_for_bit_and_runs_only_the_miss
     xr.testing.assert_identical(xr.open_zarr(store, group="sgd").load(), whole)
     calls[:] = []
     assert main([*argv, "--out", str(store), "--resume"]) == 0 and calls == []  # finished: read back
+
+
+@pytest.mark.parametrize("param", ["data_seed=list:0,1", "sample_seed=list:0,1"])
+def test_a_flow_sweep_refuses_an_axis_its_runs_never_read(tmp_path, capsys, param):
+    """`data_seed` over isotropic data, `sample_seed` with the exact expectation: the same run at every
+    value. Refused before anything is written."""
+    assert main(["sweep", "--n1", "3", "--n2", "2", "--t-max", "5", "--param", param, "--param", "beta=list:0.1,0.5",
+                 "--out", str(tmp_path / "s.zarr"), "--quiet"]) == 2
+    assert "param = " in capsys.readouterr().err and list(tmp_path.iterdir()) == []
+
+
+def test_an_axis_is_judged_with_the_fields_that_decide_it():
+    """`sample_seed` means nothing for the Euclidean loss, whose sampled flow is the exact one; swept beside
+    `loss` it is an axis like any other, as is `data_seed` over a random basis (checked, not run)."""
+    from dynamics.sweep import check_sweep
+
+    sampled = Config(model="full", n1=3, n2=2, t_max=5.0, expectation="sampled", n_samples=12)
+    with pytest.raises(ConfigError, match="sample_seed changes nothing with loss='euclidean'"):
+        check_sweep(sampled, ["sample_seed=list:0,1"])
+    check_sweep(sampled, ["sample_seed=list:0,1", "loss=list:euclidean,cosine"])
+    check_sweep(Config(n1=3, n2=2, data="spectrum", x_eigs=[1.0, 0.5, 0.25], basis="random"), ["data_seed=list:0,1"])
+    # SimSiam has no EMA, but a (beta, eta) diagram of it is drawn on purpose beside BYOL's
+    check_sweep(Config(model="modes", n1=2, n2=2, target="online"), ["beta=list:0.1,1", "eta=list:0,0.1"])

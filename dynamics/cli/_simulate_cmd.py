@@ -35,8 +35,9 @@ def build_config(args: argparse.Namespace) -> Config:
     values = read_config_file(args.config) if args.config else {}
     values.update(collect_config_values(args))
     check_derived_not_given(values)
-    check_unused_not_given(values)
-    return Config.from_dict(values)
+    config = Config.from_dict(values)
+    check_unused_not_given(values, config)
+    return config
 
 
 def run_simulate(args: argparse.Namespace) -> int:

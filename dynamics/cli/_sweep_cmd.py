@@ -55,9 +55,10 @@ def run_sweep(args: argparse.Namespace) -> int:
     values = read_config_file(args.config) if args.config else {}
     values.update(overrides)
     check_derived_not_given(values)
-    check_unused_not_given(values)
     if selects_sampled(values):  # (a flow sweep's overrides are validated with each job's base below)
-        return _run_sampled(args, Config.from_dict(values), out)
+        base = Config.from_dict(values)
+        check_unused_not_given(values, base)
+        return _run_sampled(args, base, out)
     n_save = overrides.pop("n_save", 64)
     overrides.pop("save_spacing", None)
     if args.param:
@@ -74,7 +75,9 @@ def run_sweep(args: argparse.Namespace) -> int:
     # validate every job (settings, axes, size, output store) before any work
     from ..sweep import check_sweep
 
+    given = {**(read_config_file(args.config) if args.config else {}), **overrides}
     for group, base, axes in jobs:
+        check_unused_not_given(given, base)
         check_sweep(base, axes, out=out, group=group, n_save=n_save, points_per_chunk=args.points_per_chunk,
                     resume=args.resume, overwrite=args.overwrite, seed=args.axis_seed, integrator=args.integrator)
     from ..sweep import NotConvergedWarning, convergence_note

@@ -35,7 +35,8 @@ from ._reach import DERIVED_FIELDS as DERIVED_FIELDS
 from ._reach import SAMPLED_FIELDS as SAMPLED_FIELDS
 from ._reach import SIMULATORS as SIMULATORS
 from ._reach import check_derived_not_given as check_derived_not_given
-from ._reach import check_unused_not_given as check_unused_not_given
-from ._reach import is_unused as is_unused
+from ._unused import check_unused_not_given as check_unused_not_given
+from ._unused import deciding_fields as deciding_fields
+from ._unused import unused_reason as unused_reason
 from ._reach import selects_sampled as selects_sampled
 from ._times import save_times as save_times

@@ -27,8 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SIMULATORS", "OBJECTIVES", "SGD_FIELDS", "ER_FIELDS", "ISSL_FIELDS", "ISSL_SHARED_FIELDS",
            "SAMPLED_FIELDS", "BOOL_FIELDS", "SGD_DEFAULTS", "ER_DEFAULTS", "ISSL_DEFAULTS", "DERIVED_FIELDS",
-           "simulator_of", "resolve_sampled", "selects_sampled", "check_derived_not_given", "is_unused",
-           "check_unused_not_given"]
+           "simulator_of", "resolve_sampled", "selects_sampled", "check_derived_not_given"]
 
 #: The simulators one `Config` can describe (`Config.simulator`).
 SIMULATORS = ("flow", "sgd", "er", "issl")
@@ -268,50 +267,8 @@ def check_derived_not_given(values: dict[str, Any]) -> None:
         if name == "n_save" and "save_every" not in values:
             continue
         if issl and name in ("alpha_p", "beta", "eta", "eta_p"):
-            continue  # not read by ISSL at all: `check_unused_not_given` refuses them with that reason
+            continue  # not read by ISSL at all: `config._unused` refuses them with that reason
         how = {"t_max": "steps x lr/(1-momentum)", "n_save": "steps / save_every + 1", "save_spacing": "linear"}.get(
             name, "discrete_to_flow(lr, momentum, ema_momentum, weight_decay, ...)")
         raise ConfigError(name, values[name], f"is derived for a sampled run ({how}, THEORY.md §1); set the training "
                           "settings (lr, momentum, ema_momentum, weight_decay, steps, save_every) instead")
-
-
-# Settings of the linear model's flow that no sampled simulator reads: the ODE solver's.
-_SOLVER_FIELDS = ("solver", "rtol", "atol", "max_steps")
-# What the ISSL simulator reads of a Config besides its own fields (`dynamics._sampled.issl_settings`);
-# its data are its class-structured inputs, its network its own, its time axis derived.
-_ISSL_READS = ("model", "objective", "discrete", "n1", "n2", "init_scale", "seed", "t_max", "n_save",
-               "save_spacing") + ISSL_SHARED_FIELDS + ISSL_FIELDS
-
-
-def is_unused(name: str, simulator: str) -> bool:
-    """Whether `simulator` does not read the `Config` field `name` (besides the sampled fields of other
-    simulators, which `resolve_sampled` refuses): the ODE solver's settings for sgd / er; for issl
-    everything but `_ISSL_READS` (the linear model's data, predictor, loss, target, rates, initial
-    state, solver and dtype)."""
-    if simulator in ("sgd", "er"):
-        return name in _SOLVER_FIELDS
-    if simulator == "issl":
-        return name not in _ISSL_READS + SAMPLED_FIELDS
-    return False
-
-
-def check_unused_not_given(values: dict[str, Any]) -> None:
-    """Refuse settings given (command line or settings file) for a sampled run that its simulator does
-    not read (`is_unused`): `--model issl --beta 0.3` or `--discrete --rtol 1e-6` would otherwise
-    run as if they were not there.
-
-    **Raises:** `ConfigError` naming the first such field.
-    """
-    if not selects_sampled(values):
-        return
-    if values.get("model") == "issl":
-        simulator = "issl"
-    elif values.get("objective") in ("er", "rec"):
-        simulator = "er"
-    else:
-        simulator = "sgd"
-    for name in values:
-        if is_unused(name, simulator):
-            raise ConfigError(name, values[name], f"is not used by the {simulator} simulator (this config runs "
-                              f"{'model=issl' if simulator == 'issl' else 'sampled training steps'}, not the "
-                              "linear model's ODE): leave it out")

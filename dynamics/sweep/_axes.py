@@ -9,7 +9,7 @@ from typing import Any, Mapping, NamedTuple, Sequence
 import numpy as np
 
 from ..config import (CHOICES, CROSS_CHECKED, MATRIX_FIELDS, MAX_AXIS_POINTS, MAX_SEED, SAMPLED_FIELDS, VECTOR_FIELDS,
-                      Config, ConfigError, format_bytes)
+                      Config, ConfigError, deciding_fields, format_bytes, unused_reason)
 
 __all__ = ["Axis", "parse_axis", "make_axes", "UNSWEEPABLE", "UNSWEEPABLE_REASONS", "sweepable_fields"]
 
@@ -201,6 +201,10 @@ def make_axes(base: Config, axes: Mapping[str, Sequence[Any]] | Sequence[Axis | 
             raise ConfigError(axis.name, [], "an axis needs at least one value")
         for value in axis.values:
             base.replace(**{axis.name: _plain(value)})
+        reason = unused_reason(axis.name, base)
+        if reason is not None and not set(deciding_fields(axis.name)) & set(names):
+            raise ConfigError("param", axis.name, f"{axis.name} {reason}: sweeping it would give the same run at "
+                              "every value")
     _check_combinations(base, out)
     return out
 

@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from .._version import __version__
-from ..config import Config, ConfigError, check_output_folder, is_unused
+from ..config import Config, ConfigError, check_output_folder
 from ..integrate import Status, status_flag_attrs
 from ._axes import Axis, make_axes
 from ._outcome import OUTCOME_THRESHOLDS, Outcome, outcome_flag_attrs
@@ -49,9 +49,6 @@ def _axes(base: Config, axes, seed: int) -> list[Axis]:
         if name in SAMPLED_UNSWEEPABLE:
             raise ConfigError("param", name, f"{name} cannot be swept for the {base.simulator} simulator "
                               f"({SAMPLED_UNSWEEPABLE[name]})")
-        if is_unused(name, base.simulator):
-            raise ConfigError("param", name, f"{name} is not used by the {base.simulator} simulator: sweeping it "
-                              "would give the same run at every value")
     return make_axes(base, axes, seed=seed)
 
 
