@@ -55,6 +55,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     values = read_config_file(args.config) if args.config else {}
     values.update(overrides)
     check_derived_not_given(values)
+    given = dict(values)
     if selects_sampled(values):  # (a flow sweep's overrides are validated with each job's base below)
         base = Config.from_dict(values)
         check_unused_not_given(values, base)
@@ -75,7 +76,6 @@ def run_sweep(args: argparse.Namespace) -> int:
     # validate every job (settings, axes, size, output store) before any work
     from ..sweep import check_sweep
 
-    given = {**(read_config_file(args.config) if args.config else {}), **overrides}
     for group, base, axes in jobs:
         check_unused_not_given(given, base)
         check_sweep(base, axes, out=out, group=group, n_save=n_save, points_per_chunk=args.points_per_chunk,

@@ -21,6 +21,7 @@ from ._errors import ConfigError as ConfigError
 from ._files import config_from_file as config_from_file
 from ._files import load_matrix as load_matrix
 from ._files import read_config_file as read_config_file
+from ._paths import atomic_write as atomic_write
 from ._paths import can_write as can_write
 from ._paths import check_output_file as check_output_file
 from ._paths import check_output_folder as check_output_folder

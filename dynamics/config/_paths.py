@@ -8,7 +8,9 @@ every command refuses a bad output the same way (a `ConfigError` naming the fiel
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
+from typing import Callable
 
 from ._errors import ConfigError
 
@@ -86,3 +88,27 @@ def check_output_folder(path: str | Path, *, field: str = "out", suffix: str | N
     else:
         _check_parent(field, p)
     return p
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None], suffix: str = "") -> Path:
+    """Call `write(tmp_path)` then rename onto `path`, so readers never see a partial file. The file
+    gets the permissions of an ordinary new file (0666 less the umask), not mkstemp's 0600."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        write(tmp_path)
+        os.chmod(tmp_path, 0o666 & ~_umask())
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

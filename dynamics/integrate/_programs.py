@@ -29,13 +29,13 @@ import importlib.metadata
 import inspect
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 import jax
 import numpy as np
 
+from ..config import atomic_write
 from ._trajectory import Trajectory
 
 __all__ = ["program_key", "program_path", "solve_stored", "PROGRAM_SUFFIX"]
@@ -141,6 +141,11 @@ def _key_text(key: dict) -> bytes:
     return json.dumps(key, sort_keys=True, separators=(",", ":")).encode()
 
 
+def _header(key_text: bytes) -> bytes:
+    """A stored file's first bytes: the format line, the key's length (8 bytes) and the key."""
+    return _MAGIC + len(key_text).to_bytes(8, "little") + key_text
+
+
 def program_path(folder: Path, key: dict) -> Path:
     """The file of the program stored under `key` in `folder` (named by the key's sha256)."""
     return Path(folder) / (hashlib.sha256(_key_text(key)).hexdigest()[:32] + PROGRAM_SUFFIX)
@@ -154,7 +159,7 @@ def _read(path: Path, key_text: bytes):
         blob = path.read_bytes()
     except OSError:
         return None
-    head = _MAGIC + len(key_text).to_bytes(8, "little") + key_text
+    head = _header(key_text)
     if not blob.startswith(head):
         return None
     try:
@@ -164,18 +169,10 @@ def _read(path: Path, key_text: bytes):
 
 
 def _write(path: Path, key_text: bytes, exported) -> None:
-    """Write atomically (a temporary file in the same folder, then rename); a failure only skips storing."""
+    """Write atomically (`atomic_write`); a failure only skips storing."""
     try:
-        payload = exported.serialize()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(_MAGIC + len(key_text).to_bytes(8, "little") + key_text + bytes(payload))
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        blob = _header(key_text) + bytes(exported.serialize())
+        atomic_write(path, lambda tmp: tmp.write_bytes(blob))
     except (OSError, ImportError):
         pass
 
